@@ -1,0 +1,4 @@
+"""tessera-compression: quantization, pruning and distillation."""
+from .version import __version__
+
+__all__ = ['__version__']

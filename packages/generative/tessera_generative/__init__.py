@@ -1,0 +1,4 @@
+"""tessera-generative: generative models."""
+from .version import __version__
+
+__all__ = ['__version__']

@@ -1,0 +1,4 @@
+"""tessera-multimodal: vision-language models."""
+from .version import __version__
+
+__all__ = ['__version__']

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Create .venv with the pinned modern OpenMMLab stack and every Tessera package.
+#
+#   torch 2.14.1 + torchvision 0.29.1, mmcv 2.1.0 (built once with CPU ops and
+#   cached, see build_mmcv.sh), mmengine 0.10.7, mmdet 3.3.0, openmim 0.3.9,
+#   test tools, and the Tessera packages as editable installs that `mim` can find.
+#
+# Idempotent: a stamp file keyed by this script and every pyproject.toml makes
+# a second run a no-op. Prints the time each stage took.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+VENV=${VENV:-$ROOT/.venv}
+PYTHON=${PYTHON:-python3}
+PY="$VENV/bin/python"
+PIP=("$PY" -m pip --disable-pip-version-check)
+TASKS=(detection reid video nas compression generative multimodal)
+
+stamp_key=$(cat scripts/setup.sh scripts/build_mmcv.sh scripts/requirements-*.txt shared/pyproject.toml packages/*/pyproject.toml | sha256sum | cut -c1-16)
+STAMP="$VENV/.tessera-setup-$stamp_key"
+if [ -f "$STAMP" ]; then
+    echo "[setup] $VENV is up to date"
+    exit 0
+fi
+
+t0=$(date +%s); last=$t0
+stage() {  # stage NAME: report the time of the previous stage, announce the next
+    local now; now=$(date +%s)
+    [ -n "${STAGE:-}" ] && echo "[setup] done: $STAGE ($((now - last)) s)"
+    STAGE=$1; last=$now
+    [ -n "$STAGE" ] && echo "[setup] stage: $STAGE"
+    return 0
+}
+
+stage "virtual environment"
+if [ ! -x "$PY" ]; then
+    "$PYTHON" -m venv "$VENV"
+fi
+"${PIP[@]}" install --quiet --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+
+stage "torch 2.14.1 + torchvision 0.29.1"
+if ! "$PY" -c "import torch, torchvision, sys; sys.exit(not (torch.__version__.startswith('2.14.1') and torchvision.__version__.startswith('0.29.1')))" 2>/dev/null; then
+    "${PIP[@]}" install --quiet torch==2.14.1 torchvision==0.29.1 2>&1 | grep -v "^WARNING: Location" || true
+fi
+"${PIP[@]}" install --quiet -r scripts/requirements-build.txt 2>&1 | grep -v "^WARNING: Location" || true
+
+stage "mmcv 2.1.0 with CPU ops"
+bash scripts/build_mmcv.sh "$PY"
+
+stage "mmengine, mmdet, openmim and test tools"
+"${PIP[@]}" install --quiet -r scripts/requirements-stack.txt 2>&1 | grep -v "^WARNING: Location" || true
+# openmim's only unneeded dependency, opendatalab, pulls openxlab, which downgrades
+# setuptools to 60.2 and pins old requests: install mim without it.
+"${PIP[@]}" install --quiet --no-deps openmim==0.3.9 2>&1 | grep -v "^WARNING: Location" || true
+"${PIP[@]}" install --quiet -r scripts/requirements-dev.txt 2>&1 | grep -v "^WARNING: Location" || true
+
+stage "Tessera packages (editable)"
+args=(-e "shared[data]")
+for t in "${TASKS[@]}"; do args+=(-e "packages/$t"); done
+"${PIP[@]}" install --quiet --no-deps --no-build-isolation "${args[@]}" 2>&1 | grep -v "^WARNING: Location" || true
+"$PY" scripts/link_editable.py
+
+stage "Fashion-MNIST (optional, Debian package)"
+if [ -d /usr/share/datasets/fashion-mnist ]; then
+    echo "[setup] Fashion-MNIST present in /usr/share/datasets/fashion-mnist"
+elif command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist) \
+        >/dev/null 2>&1 || echo "[setup] could not install dataset-fashion-mnist; configs fall back to embedded data"
+else
+    echo "[setup] no root apt: Fashion-MNIST configs need data_root (sudo apt-get install dataset-fashion-mnist)"
+fi
+
+stage "check"
+"$PY" - <<'PY'
+import mmcv, mmcv.ops, mmdet, mmengine, torch
+import tessera_core
+print(f'[setup] torch {torch.__version__}, mmengine {mmengine.__version__}, mmcv {mmcv.__version__}, '
+      f'mmdet {mmdet.__version__}, tessera-core {tessera_core.__version__}')
+PY
+stage ""
+rm -f "$VENV"/.tessera-setup-*
+touch "$STAMP"
+echo "[setup] ready in $(( $(date +%s) - t0 )) s: $VENV"

@@ -1,0 +1,10 @@
+"""tessera-core: the shared core of Tessera.
+
+Importing the package installs the safe checkpoint loader into mmengine (see
+:mod:`tessera_core.engine.safe_checkpoint`) so that ``Runner(resume=True)`` and
+``load_from`` work on current PyTorch without unpickling untrusted code.
+"""
+from .version import __version__
+from .engine import safe_checkpoint as _safe_checkpoint  # noqa: F401  (registers the loader)
+
+__all__ = ['__version__']

@@ -1,0 +1,4 @@
+from .ddp import DeviceAgnosticDDP
+from .hooks import ClsVisualizationHook
+
+__all__ = ['DeviceAgnosticDDP', 'ClsVisualizationHook']

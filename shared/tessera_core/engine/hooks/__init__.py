@@ -1,0 +1,3 @@
+from .cls_visualization_hook import ClsVisualizationHook
+
+__all__ = ['ClsVisualizationHook']

@@ -1,0 +1,46 @@
+"""Image classifier: backbone -> neck -> head, with mmengine's three forward modes."""
+from typing import List, Optional, Union
+
+import torch
+from mmengine.model import BaseModel
+
+from tessera_core.registry import MODELS
+from tessera_core.structures import ClsDataSample
+
+
+@MODELS.register_module()
+class ImageClassifier(BaseModel):
+    """Args:
+        backbone (dict): Backbone config; returns a tuple of feature maps.
+        neck (dict, optional): e.g. ``dict(type='GlobalAveragePooling')``.
+        head (dict): Head config with ``loss`` and ``predict``.
+        data_preprocessor (dict, optional): Defaults to ``ClsDataPreprocessor``.
+    """
+
+    def __init__(self, backbone: dict, head: dict, neck: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None, init_cfg=None):
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='ClsDataPreprocessor')
+        if isinstance(data_preprocessor, dict):
+            data_preprocessor = MODELS.build(data_preprocessor)
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.backbone = MODELS.build(backbone)
+        self.neck = MODELS.build(neck) if neck is not None else None
+        self.head = MODELS.build(head)
+
+    def extract_feat(self, inputs: torch.Tensor):
+        """inputs (N, C, H, W) -> tuple of features after the neck."""
+        x = self.backbone(inputs)
+        if isinstance(x, torch.Tensor):
+            x = (x,)
+        return self.neck(x) if self.neck is not None else x
+
+    def forward(self, inputs: torch.Tensor, data_samples: Optional[List[ClsDataSample]] = None,
+                mode: str = 'tensor') -> Union[dict, list, torch.Tensor]:
+        if mode == 'loss':
+            return self.head.loss(self.extract_feat(inputs), data_samples)
+        if mode == 'predict':
+            return self.head.predict(self.extract_feat(inputs), data_samples)
+        if mode == 'tensor':
+            return self.head(self.extract_feat(inputs))
+        raise ValueError(f"invalid mode {mode!r}; valid: 'loss', 'predict', 'tensor'")

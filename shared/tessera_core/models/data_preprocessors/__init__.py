@@ -1,0 +1,3 @@
+from .cls_data_preprocessor import ClsDataPreprocessor
+
+__all__ = ['ClsDataPreprocessor']

@@ -1,0 +1,3 @@
+from .label_smooth_loss import LabelSmoothLoss
+
+__all__ = ['LabelSmoothLoss']
