@@ -35,6 +35,7 @@ if [ -z "$wheel" ]; then
     sed -i -e 's/-std=c++14/-std=c++20/g' -e 's/-std=c++17/-std=c++20/g' "$src/setup.py"
     grep -q -- '-std=c++20' "$src/setup.py" || { echo "[mmcv] could not patch $src/setup.py" >&2; exit 1; }
     log="$work/build.log"
+    total_objs=$(find "$src/mmcv/ops/csrc/pytorch" -maxdepth 2 -name '*.cpp' | wc -l)
     start=$(date +%s)
     ( cd "$src" && MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
         "$PY" -m pip wheel --no-build-isolation --no-deps -w "$work/dist" . ) >"$log" 2>&1 &
@@ -42,8 +43,8 @@ if [ -z "$wheel" ]; then
     while kill -0 "$pid" 2>/dev/null; do
         sleep 30
         kill -0 "$pid" 2>/dev/null || break
-        n=$(grep -c '\.o$\|Building\|g++\|c++' "$log" 2>/dev/null || true)
-        echo "[mmcv] building... $(( $(date +%s) - start ))s elapsed, $n compiler lines so far"
+        done_objs=$(find "$src/build" -name '*.o' 2>/dev/null | wc -l)
+        echo "[mmcv] building... $(( $(date +%s) - start )) s elapsed, $done_objs of ~$total_objs objects compiled"
     done
     if ! wait "$pid"; then
         echo "[mmcv] build failed; last lines of $log:" >&2

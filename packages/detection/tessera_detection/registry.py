@@ -3,6 +3,10 @@
 Scope ``'tessera_detection'``; parents are mmdet's registries (themselves children of mmengine's), so mmdet components
 resolve without a prefix; core components are named ``tessera_core.X``.
 ``locations`` import this package's modules lazily on first build.
+
+``DATA_GENERATORS`` has no mmdet counterpart: it holds the deterministic
+generators of the embedded datasets (e.g. ``DigitCanvas``), built by the
+datasets that generate their files on first use.
 """
 from mmengine.registry import Registry
 from mmdet.registry import MODELS as MMDET_MODELS
@@ -30,3 +34,4 @@ PARAM_SCHEDULERS = Registry('parameter scheduler', parent=MMDET_PARAM_SCHEDULERS
 MODEL_WRAPPERS = Registry('model_wrapper', parent=MMDET_MODEL_WRAPPERS, scope=SCOPE, locations=['tessera_detection.engine'])
 DATA_SAMPLERS = Registry('data sampler', parent=MMDET_DATA_SAMPLERS, scope=SCOPE, locations=['tessera_detection.datasets'])
 EVALUATOR = Registry('evaluator', parent=MMDET_EVALUATOR, scope=SCOPE, locations=['tessera_detection.evaluation'])
+DATA_GENERATORS = Registry('data generator', scope=SCOPE, locations=['tessera_detection.datasets'])

@@ -31,3 +31,5 @@ PARAM_SCHEDULERS = Registry('parameter scheduler', parent=CORE_PARAM_SCHEDULERS,
 MODEL_WRAPPERS = Registry('model_wrapper', parent=CORE_MODEL_WRAPPERS, scope=SCOPE, locations=['tessera_multimodal.engine', 'tessera_core.engine'])
 DATA_SAMPLERS = Registry('data sampler', parent=CORE_DATA_SAMPLERS, scope=SCOPE, locations=['tessera_multimodal.datasets', 'tessera_core.datasets'])
 EVALUATOR = Registry('evaluator', parent=CORE_EVALUATOR, scope=SCOPE, locations=['tessera_multimodal.evaluation', 'tessera_core.evaluation'])
+# Tokenizers are plain classes (not modules); mmengine has no root registry for them.
+TOKENIZERS = Registry('tokenizer', scope=SCOPE, locations=['tessera_multimodal.models'])

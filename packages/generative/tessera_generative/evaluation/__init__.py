@@ -1,0 +1,3 @@
+from .vae_metric import VAEMetric
+
+__all__ = ['VAEMetric']

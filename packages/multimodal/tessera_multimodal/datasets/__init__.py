@@ -1,0 +1,6 @@
+from .captioned_digits import CaptionedDigits
+from .digit_captions import (DIGIT_CAPTION_VOCAB, DIGIT_CLASSES, NUMBER_WORDS, TRAIN_TEMPLATES,
+                             ZERO_SHOT_TEMPLATES, class_prompts, fill_template)
+
+__all__ = ['CaptionedDigits', 'DIGIT_CAPTION_VOCAB', 'DIGIT_CLASSES', 'NUMBER_WORDS', 'TRAIN_TEMPLATES',
+           'ZERO_SHOT_TEMPLATES', 'class_prompts', 'fill_template']

@@ -1,0 +1,3 @@
+from .hooks import DropPathProbHook
+
+__all__ = ['DropPathProbHook']

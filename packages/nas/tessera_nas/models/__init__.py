@@ -1,0 +1,6 @@
+from .darts_network import AuxiliaryHeadCIFAR, Cell, DARTSNetwork, drop_path
+from .heads import AuxiliaryClsHead
+from .operations import OPS, PRIMITIVES, DilConv, FactorizedReduce, ReLUConvBN, SepConv, Zero, build_op
+
+__all__ = ['AuxiliaryHeadCIFAR', 'Cell', 'DARTSNetwork', 'drop_path', 'AuxiliaryClsHead', 'OPS', 'PRIMITIVES',
+           'DilConv', 'FactorizedReduce', 'ReLUConvBN', 'SepConv', 'Zero', 'build_op']

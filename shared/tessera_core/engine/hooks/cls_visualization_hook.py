@@ -12,8 +12,9 @@ from tessera_core.registry import HOOKS
 
 @HOOKS.register_module()
 class ClsVisualizationHook(Hook):
-    """Saves one PNG per evaluation: the first ``num_images`` samples, upscaled,
-    titled ``pred (gt)`` in green when right and red when wrong.
+    """Saves one PNG per evaluation: ``num_images`` samples spread over the
+    dataset (up to a quarter of them mistakes), upscaled, titled ``pred (gt)``
+    in green when right and red when wrong.
 
     The image goes through ``Visualizer.add_image`` (``vis_data/vis_image`` of
     the work dir with the default ``LocalVisBackend``) and is also written to
@@ -23,32 +24,45 @@ class ClsVisualizationHook(Hook):
 
     def __init__(self, num_images: int = 16, scale: int = 4, out_file: str = 'predictions.png'):
         self.num_images, self.scale, self.out_file = num_images, scale, out_file
-        self._samples: List[tuple] = []
+        self._spread: List[tuple] = []
+        self._wrong: List[tuple] = []
+        self._stride = 1
 
     def _reset(self, runner, *args, **kwargs):
-        self._samples = []
+        self._spread, self._wrong = [], []
+        loop = runner.test_loop if self._in_test(runner) else runner.val_loop
+        self._stride = max(1, len(loop.dataloader.dataset) // self.num_images)
 
-    before_val_epoch = before_test_epoch = _reset
+    @staticmethod
+    def _in_test(runner) -> bool:
+        return runner._test_loop is not None and not isinstance(runner._test_loop, dict)
+
+    def before_val_epoch(self, runner):
+        self._reset(runner)
+
+    def before_test_epoch(self, runner):
+        self._reset(runner)
 
     def _collect(self, runner, batch_idx, data_batch=None, outputs=None):
-        if len(self._samples) >= self.num_images or outputs is None:
+        """Keep samples spread evenly over the dataset, plus the first mistakes."""
+        if outputs is None:
             return
         for img, sample in zip(data_batch['inputs'], outputs):
-            if len(self._samples) >= self.num_images:
-                break
-            self._samples.append((img.cpu().numpy(), int(sample.pred_label), int(sample.gt_label)))
+            pred, gt = int(sample.pred_label), int(sample.gt_label)
+            item = (img.cpu().numpy(), pred, gt)
+            if pred != gt and len(self._wrong) < self.num_images // 4:
+                self._wrong.append(item)
+            elif sample.get('sample_idx', 0) % self._stride == 0 and len(self._spread) < self.num_images:
+                self._spread.append(item)
 
     after_val_iter = after_test_iter = _collect
 
     def _draw(self, runner, metrics=None):
+        self._samples = (self._wrong + self._spread)[:self.num_images]
         if not self._samples or runner.rank != 0:
             return
-        classes = runner.test_dataloader.dataset.metainfo.get('classes') if hasattr(
-            runner, 'test_dataloader') else None
-        try:
-            classes = runner.val_dataloader.dataset.metainfo.get('classes')
-        except Exception:
-            pass
+        loop = runner.test_loop if self._in_test(runner) else runner.val_loop
+        classes = loop.dataloader.dataset.metainfo.get('classes')
         tile = self._samples[0][0].shape[1] * self.scale
         cols = int(math.ceil(math.sqrt(len(self._samples))))
         rows = int(math.ceil(len(self._samples) / cols))

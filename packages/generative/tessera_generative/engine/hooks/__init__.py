@@ -1,0 +1,3 @@
+from .vae_visualization_hook import VAEVisualizationHook
+
+__all__ = ['VAEVisualizationHook']

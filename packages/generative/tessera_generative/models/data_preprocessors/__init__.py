@@ -1,0 +1,3 @@
+from .vae_data_preprocessor import VAEDataPreprocessor
+
+__all__ = ['VAEDataPreprocessor']

@@ -1,0 +1,3 @@
+from .gaussian_kl import diagonal_gaussian_kl, standard_normal_kl
+
+__all__ = ['diagonal_gaussian_kl', 'standard_normal_kl']

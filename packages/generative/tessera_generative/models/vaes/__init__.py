@@ -1,0 +1,3 @@
+from .conv_vae import ARCH_SETTINGS, ConvVAE
+
+__all__ = ['ConvVAE', 'ARCH_SETTINGS']

@@ -1,0 +1,3 @@
+from .word_tokenizer import WordTokenizer
+
+__all__ = ['WordTokenizer']

@@ -1,0 +1,3 @@
+from .drop_path_prob_hook import DropPathProbHook
+
+__all__ = ['DropPathProbHook']

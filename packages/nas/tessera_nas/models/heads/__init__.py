@@ -1,0 +1,3 @@
+from .auxiliary_cls_head import AuxiliaryClsHead
+
+__all__ = ['AuxiliaryClsHead']

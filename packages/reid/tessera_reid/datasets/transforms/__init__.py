@@ -1,0 +1,3 @@
+from .random_erasing import RandomErasing
+
+__all__ = ['RandomErasing']
