@@ -6,7 +6,7 @@ scikit-learn, rescaled to 0-255.
 
 The train/test split is fixed: a stratified split with ``test_per_class``
 samples of every class in test, chosen by a permutation seeded with 0, so every
-machine sees the same split.
+machine sees the same split (in that permuted order: classes interleaved).
 """
 from typing import Tuple
 
@@ -40,18 +40,20 @@ def load_digit_source(source: str) -> Tuple[np.ndarray, np.ndarray]:
 
 
 def stratified_split(labels: np.ndarray, test_per_class: int, seed: int = 0) -> Tuple[np.ndarray, np.ndarray]:
-    """Indices ``(train, test)``, ``test_per_class`` of every class in test."""
+    """Indices ``(train, test)``, ``test_per_class`` of every class in test.
+
+    Both come in the order of one seeded permutation, so classes are interleaved
+    and any prefix (``indices=N`` of a dataset config) is roughly balanced.
+    """
     rng = np.random.RandomState(seed)
     order = rng.permutation(len(labels))
-    test = []
+    in_test = np.zeros(len(labels), dtype=bool)
     for c in np.unique(labels):
         members = order[labels[order] == c]
         if len(members) <= test_per_class:
             raise ValueError(f'class {c} has {len(members)} samples, cannot hold out {test_per_class}')
-        test.extend(members[:test_per_class].tolist())
-    test = np.sort(np.asarray(test))
-    train = np.setdiff1d(np.arange(len(labels)), test)
-    return train, test
+        in_test[members[:test_per_class]] = True
+    return order[~in_test[order]], order[in_test[order]]
 
 
 @DATASETS.register_module()

@@ -1,5 +1,6 @@
 """Print parameters and MACs (mmengine.analysis) of a config's model."""
 import argparse
+import os
 
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
@@ -14,7 +15,12 @@ def main():
     parser.add_argument('config')
     parser.add_argument('--shape', type=int, nargs='+', default=[3, 224, 224], help='C H W')
     args = parser.parse_args()
-    cfg = Config.fromfile(args.config)
+    path = args.config
+    if not os.path.isfile(path):  # `mim run tessera-core get_flops demo/x.py`: relative to the configs
+        path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'configs', path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'config not found: {args.config}')
+    cfg = Config.fromfile(path)
     init_default_scope(cfg.get('default_scope', 'tessera_core'))
     model = MODELS.build(cfg.model)
     result = get_flops(model, tuple(args.shape))
