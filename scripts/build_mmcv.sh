@@ -56,5 +56,5 @@ if [ -z "$wheel" ]; then
     wheel=$(ls "$WHEEL_DIR"/mmcv-"$MMCV_VERSION"-*.whl | head -n 1)
     echo "[mmcv] built in $(( $(date +%s) - start ))s, cached as $wheel"
 fi
-"$PY" -m pip install --quiet --no-deps "$wheel"
+"$PY" -m pip install --quiet "$wheel" 2> >(grep -v "^WARNING: Location" >&2)   # with its deps (mmengine, opencv, ...)
 "$PY" -c "import mmcv.ops; print('[mmcv]', mmcv.__version__, 'with compiled ops installed')"

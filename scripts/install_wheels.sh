@@ -10,7 +10,7 @@ BUILD_PY=${BUILD_PY:-$ROOT/.venv/bin/python}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 for dist in "$@"; do
-    "$BUILD_PY" -m pip wheel --quiet --no-deps --no-build-isolation -w "$out" "$ROOT/$dist" 2>&1 | grep -v "^WARNING: Location" || true
+    "$BUILD_PY" -m pip wheel --quiet --no-deps --no-build-isolation -w "$out" "$ROOT/$dist" 2> >(grep -v "^WARNING: Location" >&2)
 done
-"$PY" -m pip install --quiet --no-deps --force-reinstall "$out"/*.whl 2>&1 | grep -v "^WARNING: Location" || true
+"$PY" -m pip install --quiet --no-deps --force-reinstall "$out"/*.whl 2> >(grep -v "^WARNING: Location" >&2)
 echo "[install_wheels] installed: $(cd "$out" && ls *.whl | tr '\n' ' ')"

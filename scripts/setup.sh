@@ -14,6 +14,8 @@ VENV=${VENV:-$ROOT/.venv}
 PYTHON=${PYTHON:-python3}
 PY="$VENV/bin/python"
 PIP=("$PY" -m pip --disable-pip-version-check)
+# pip install, quiet, without this machine's "Location ... is ignored" noise, keeping pip's exit status
+pip_install() { "${PIP[@]}" install --quiet "$@" 2> >(grep -v "^WARNING: Location" >&2); }
 TASKS=(detection reid video nas compression generative multimodal)
 
 stamp_key=$(cat scripts/setup.sh scripts/build_mmcv.sh scripts/requirements-*.txt shared/pyproject.toml packages/*/pyproject.toml | sha256sum | cut -c1-16)
@@ -36,28 +38,31 @@ stage "virtual environment"
 if [ ! -x "$PY" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
-"${PIP[@]}" install --quiet --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+pip_install --upgrade pip
 
 stage "torch 2.14.1 + torchvision 0.29.1"
 if ! "$PY" -c "import torch, torchvision, sys; sys.exit(not (torch.__version__.startswith('2.14.1') and torchvision.__version__.startswith('0.29.1')))" 2>/dev/null; then
-    "${PIP[@]}" install --quiet torch==2.14.1 torchvision==0.29.1 2>&1 | grep -v "^WARNING: Location" || true
+    pip_install torch==2.14.1 torchvision==0.29.1
 fi
-"${PIP[@]}" install --quiet -r scripts/requirements-build.txt 2>&1 | grep -v "^WARNING: Location" || true
+pip_install -r scripts/requirements-build.txt
+
+stage "mmengine 0.10.7"
+pip_install mmengine==0.10.7
 
 stage "mmcv 2.1.0 with CPU ops"
 bash scripts/build_mmcv.sh "$PY"
 
-stage "mmengine, mmdet, openmim and test tools"
-"${PIP[@]}" install --quiet -r scripts/requirements-stack.txt 2>&1 | grep -v "^WARNING: Location" || true
+stage "mmdet, openmim, data packages and test tools"
+pip_install -r scripts/requirements-stack.txt
 # openmim's only unneeded dependency, opendatalab, pulls openxlab, which downgrades
 # setuptools to 60.2 and pins old requests: install mim without it.
-"${PIP[@]}" install --quiet --no-deps openmim==0.3.9 2>&1 | grep -v "^WARNING: Location" || true
-"${PIP[@]}" install --quiet -r scripts/requirements-dev.txt 2>&1 | grep -v "^WARNING: Location" || true
+pip_install --no-deps openmim==0.3.9
+pip_install -r scripts/requirements-dev.txt
 
 stage "Tessera packages (editable)"
 args=(-e "shared[data]")
 for t in "${TASKS[@]}"; do args+=(-e "packages/$t"); done
-"${PIP[@]}" install --quiet --no-deps --no-build-isolation "${args[@]}" 2>&1 | grep -v "^WARNING: Location" || true
+pip_install --no-deps --no-build-isolation "${args[@]}"
 "$PY" scripts/link_editable.py
 
 stage "Fashion-MNIST (optional, Debian package)"
@@ -65,7 +70,7 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
     echo "[setup] Fashion-MNIST present in /usr/share/datasets/fashion-mnist"
 elif command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist) \
-        >/dev/null 2>&1 || echo "[setup] could not install dataset-fashion-mnist; configs fall back to embedded data"
+        >/dev/null 2>&1 || echo "[setup] could not install dataset-fashion-mnist: Fashion-MNIST configs will name the missing files (embedded-data configs are unaffected)"
 else
     echo "[setup] no root apt: Fashion-MNIST configs need data_root (sudo apt-get install dataset-fashion-mnist)"
 fi
