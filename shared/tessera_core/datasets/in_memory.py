@@ -19,7 +19,7 @@ class InMemoryImageDataset(BaseDataset):
 
     def load_arrays(self):
         """Return ``(images, labels)``."""
-        raise NotImplementedError(f'{type(self).__name__} must implement load_arrays()')
+        raise TypeError(f'{type(self).__name__} must override load_arrays()')
 
     def load_data_list(self) -> List[dict]:
         images, labels = self.load_arrays()

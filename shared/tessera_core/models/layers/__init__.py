@@ -1,0 +1,6 @@
+from .conv_bn_act import ConvBnAct, fuse_conv_bn
+from .ghost_bottleneck import GhostBottleneck
+from .ghost_module import GhostModule
+from .squeeze_excitation import SqueezeExcitation
+
+__all__ = ['ConvBnAct', 'fuse_conv_bn', 'GhostBottleneck', 'GhostModule', 'SqueezeExcitation']
