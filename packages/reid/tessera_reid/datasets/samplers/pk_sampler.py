@@ -9,7 +9,9 @@ One epoch, as in the official sampler: the images of every identity are shuffled
 (an identity with fewer than K images is drawn K times with replacement; a remainder shorter than K is
 dropped); then, while at least P identities still hold chunks, P of them are drawn without replacement and
 one chunk of each is emitted. Consecutive runs of P*K indices are therefore batches of P identities x K
-images. The dataloader's ``batch_size`` must equal ``num_identities * num_instances``.
+images. The dataloader's ``batch_size`` must equal ``num_identities * num_instances``. As in the official
+sampler the number of batches may differ by a few from one epoch to the next (it depends on the draws);
+``len()`` is exact for the current epoch.
 """
 from collections import defaultdict
 from typing import Iterator, List, Optional, Sized

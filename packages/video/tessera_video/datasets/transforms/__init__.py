@@ -1,0 +1,3 @@
+from .formatting import PackVideoInputs
+
+__all__ = ['PackVideoInputs']

@@ -1,0 +1,3 @@
+from .tsn_head import TSNHead
+
+__all__ = ['TSNHead']
