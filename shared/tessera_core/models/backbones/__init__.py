@@ -1,3 +1,4 @@
+from .ghostnet import GhostNet
 from .resnet import ResNet
 
-__all__ = ['ResNet']
+__all__ = ['GhostNet', 'ResNet']

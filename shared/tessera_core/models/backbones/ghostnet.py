@@ -3,10 +3,11 @@
 GhostNet: More Features from Cheap Operations, Han et al., CVPR 2020, arXiv:1911.11907.
 Official code: https://github.com/huawei-noah/Efficient-AI-Backbones (ghostnet_pytorch).
 
-Architecture of the paper's Table 7 (the MobileNetV3-Large layout with Ghost
-bottlenecks), widths scaled by ``widen_factor`` and rounded to multiples of 4
-exactly as the official code and timm's ``ghostnet_050/100/130`` do, so that
-their weights load through :mod:`tessera_core.models.converters.timm_ghostnet`.
+Architecture of the paper's table "Overall architecture of GhostNet" (the
+MobileNetV3-Large layout with Ghost bottlenecks); widths are scaled by
+``widen_factor`` and rounded to multiples of 4 exactly as the official code and
+timm's ``ghostnet_050/100/130`` do, so that their weights load through
+:mod:`tessera_core.models.converters.timm_ghostnet`.
 """
 from typing import Sequence, Tuple
 
@@ -22,20 +23,16 @@ from tessera_core.registry import MODELS
 
 @MODELS.register_module()
 class GhostNet(BaseModule):
-    """GhostNet backbone (paper Table 7).
+    """GhostNet backbone (the paper's architecture table, Sec. 3.2).
 
-    Layout, for a 224 x 224 input and ``widen_factor=1.0``:
+    Layout for a 224 x 224 input and ``widen_factor=1.0`` (out index in brackets):
 
-    ============  ======  =============================================  ===========
-    part          stride  content                                        out index
-    ============  ======  =============================================  ===========
-    ``stem``      2       3x3/2 conv-BN-ReLU (16) + one G-bneck (16)      -
-    ``stages[0]`` 4       2 G-bnecks -> 24 channels                        0
-    ``stages[1]`` 8       2 G-bnecks with SE -> 40                         1
-    ``stages[2]`` 16      6 G-bnecks -> 112                                2
-    ``stages[3]`` 32      5 G-bnecks -> 160                                3
-    ``final_conv``32      1x1 conv-BN-ReLU -> 960                          4
-    ============  ======  =============================================  ===========
+    - ``stem`` (stride 2): 3x3/2 conv-BN-ReLU to 16 channels + one G-bneck (16)
+    - ``stages[0]`` (stride 4, [0]): 2 G-bnecks -> 24 channels
+    - ``stages[1]`` (stride 8, [1]): 2 G-bnecks with SE -> 40
+    - ``stages[2]`` (stride 16, [2]): 6 G-bnecks -> 112
+    - ``stages[3]`` (stride 32, [3]): 5 G-bnecks -> 160
+    - ``final_conv`` (stride 32, [4]): 1x1 conv-BN-ReLU -> 960
 
     The paper groups bottlenecks by the size of their *input* (the stride-2
     block closes a stage); here they are grouped by the size of their *output*

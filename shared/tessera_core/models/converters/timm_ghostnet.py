@@ -11,9 +11,8 @@ The target is the state dict of::
                     head=dict(type='ConvClsHead', num_classes=K, in_channels=960 * w rounded,
                               mid_channels=1280, dropout=0.2))
 
-Command line (no network: the timm file must already be on disk)::
-
-    python -m tessera_core.models.converters.timm_ghostnet timm.pth|model.safetensors out.pth
+File conversion (no network: the timm file must already be on disk) with :func:`main`, e.g.
+``main(['model.safetensors', 'ghostnet_100.pth'])``; the result loads with ``load_from=``.
 """
 import argparse
 import re
@@ -61,11 +60,12 @@ def _block_key_to_timm(rest: str) -> str:
 def backbone_key_map(widen_factor: float) -> 'OrderedDict[str, tuple]':
     """Our backbone key -> (timm key, shape) for a classification GhostNet of ``widen_factor``."""
     from tessera_core.models.backbones.ghostnet import GhostNet
+    from tessera_core.models.layers import GhostBottleneck
     with torch.device('meta'):
         net = GhostNet(widen_factor=widen_factor, out_indices=(4,), init_cfg=None)
     block_index = {}  # our block prefix -> index in network order
     for prefix, module in net.named_modules():
-        if type(module).__name__ == 'GhostBottleneck':
+        if isinstance(module, GhostBottleneck):
             block_index[prefix] = len(block_index)
     mapping = OrderedDict()
     for key, tensor in net.state_dict().items():
@@ -144,6 +144,7 @@ def _load_file(path: str) -> Dict[str, torch.Tensor]:
 
 
 def main(argv=None):
+    """``SRC DST [--widen-factor W]``: timm weights file -> mmengine checkpoint ``{'state_dict': ...}``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('src', help='timm GhostNet weights (.pth/.bin or .safetensors)')
     parser.add_argument('dst', help='output mmengine checkpoint (.pth)')
@@ -152,7 +153,3 @@ def main(argv=None):
     converted = convert_timm_ghostnet(_load_file(args.src), args.widen_factor)
     torch.save(dict(state_dict=converted, meta=dict(converted_from=args.src)), args.dst)
     print(f'wrote {len(converted)} tensors to {args.dst}')
-
-
-if __name__ == '__main__':
-    main()
