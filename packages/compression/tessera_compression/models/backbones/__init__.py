@@ -1,0 +1,3 @@
+from .quant_resnet import QuantResNet
+
+__all__ = ['QuantResNet']
