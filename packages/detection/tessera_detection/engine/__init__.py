@@ -1,0 +1,4 @@
+"""Hooks of tessera-detection (registered in ``tessera_detection.registry``)."""
+from .detection_grid_hook import DetectionGridHook
+
+__all__ = ['DetectionGridHook']

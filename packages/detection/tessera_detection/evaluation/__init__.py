@@ -1,0 +1,1 @@
+"""Metrics of tessera-detection: mmdet's ``CocoMetric`` and the others resolve through the scope."""
