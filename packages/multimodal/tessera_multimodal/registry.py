@@ -1,35 +1,63 @@
 """Child registries of tessera-multimodal.
 
-Scope ``'tessera_multimodal'``; parents are tessera-core's registries (children of mmengine's), so core components such
-as ``ImageClassifier`` resolve without a prefix in this package's configs.
-``locations`` import this package's modules (and the matching core modules, whose
-components lookups fall back to) lazily on first build.
+Scope ``'tessera_multimodal'``; each is a child of the matching tessera-core registry (itself
+a child of mmengine's), so core components such as ``ImageClassifier`` resolve
+without a prefix in this package's configs. mmengine imports the ``locations`` of
+the registry a lookup starts from, not of its parents, so each child lists this
+package's module and the matching core module.
 """
 from mmengine.registry import Registry
-from tessera_core.registry import MODELS as CORE_MODELS
-from tessera_core.registry import DATASETS as CORE_DATASETS
-from tessera_core.registry import TRANSFORMS as CORE_TRANSFORMS
-from tessera_core.registry import METRICS as CORE_METRICS
-from tessera_core.registry import HOOKS as CORE_HOOKS
-from tessera_core.registry import LOOPS as CORE_LOOPS
-from tessera_core.registry import OPTIM_WRAPPERS as CORE_OPTIM_WRAPPERS
-from tessera_core.registry import PARAM_SCHEDULERS as CORE_PARAM_SCHEDULERS
-from tessera_core.registry import MODEL_WRAPPERS as CORE_MODEL_WRAPPERS
-from tessera_core.registry import DATA_SAMPLERS as CORE_DATA_SAMPLERS
-from tessera_core.registry import EVALUATOR as CORE_EVALUATOR
+
+from tessera_core import registry as core
 
 SCOPE = 'tessera_multimodal'
 
-MODELS = Registry('model', parent=CORE_MODELS, scope=SCOPE, locations=['tessera_multimodal.models', 'tessera_core.models'])
-DATASETS = Registry('dataset', parent=CORE_DATASETS, scope=SCOPE, locations=['tessera_multimodal.datasets', 'tessera_core.datasets'])
-TRANSFORMS = Registry('transform', parent=CORE_TRANSFORMS, scope=SCOPE, locations=['tessera_multimodal.datasets', 'tessera_core.datasets'])
-METRICS = Registry('metric', parent=CORE_METRICS, scope=SCOPE, locations=['tessera_multimodal.evaluation', 'tessera_core.evaluation'])
-HOOKS = Registry('hook', parent=CORE_HOOKS, scope=SCOPE, locations=['tessera_multimodal.engine', 'tessera_core.engine'])
-LOOPS = Registry('loop', parent=CORE_LOOPS, scope=SCOPE, locations=['tessera_multimodal.engine', 'tessera_core.engine'])
-OPTIM_WRAPPERS = Registry('optim wrapper', parent=CORE_OPTIM_WRAPPERS, scope=SCOPE, locations=['tessera_multimodal.engine', 'tessera_core.engine'])
-PARAM_SCHEDULERS = Registry('parameter scheduler', parent=CORE_PARAM_SCHEDULERS, scope=SCOPE, locations=['tessera_multimodal.engine', 'tessera_core.engine'])
-MODEL_WRAPPERS = Registry('model_wrapper', parent=CORE_MODEL_WRAPPERS, scope=SCOPE, locations=['tessera_multimodal.engine', 'tessera_core.engine'])
-DATA_SAMPLERS = Registry('data sampler', parent=CORE_DATA_SAMPLERS, scope=SCOPE, locations=['tessera_multimodal.datasets', 'tessera_core.datasets'])
-EVALUATOR = Registry('evaluator', parent=CORE_EVALUATOR, scope=SCOPE, locations=['tessera_multimodal.evaluation', 'tessera_core.evaluation'])
+RUNNERS = Registry('runner', parent=core.RUNNERS, scope=SCOPE,
+                   locations=['tessera_multimodal.engine', 'tessera_core.engine'])
+RUNNER_CONSTRUCTORS = Registry('runner constructor', parent=core.RUNNER_CONSTRUCTORS, scope=SCOPE,
+                               locations=['tessera_multimodal.engine', 'tessera_core.engine'])
+LOOPS = Registry('loop', parent=core.LOOPS, scope=SCOPE,
+                 locations=['tessera_multimodal.engine', 'tessera_core.engine'])
+HOOKS = Registry('hook', parent=core.HOOKS, scope=SCOPE,
+                 locations=['tessera_multimodal.engine', 'tessera_core.engine'])
+STRATEGIES = Registry('strategy', parent=core.STRATEGIES, scope=SCOPE,
+                      locations=['tessera_multimodal.engine', 'tessera_core.engine'])
+DATASETS = Registry('dataset', parent=core.DATASETS, scope=SCOPE,
+                    locations=['tessera_multimodal.datasets', 'tessera_core.datasets'])
+DATA_SAMPLERS = Registry('data sampler', parent=core.DATA_SAMPLERS, scope=SCOPE,
+                         locations=['tessera_multimodal.datasets', 'tessera_core.datasets'])
+TRANSFORMS = Registry('transform', parent=core.TRANSFORMS, scope=SCOPE,
+                      locations=['tessera_multimodal.datasets', 'tessera_core.datasets'])
+MODELS = Registry('model', parent=core.MODELS, scope=SCOPE,
+                  locations=['tessera_multimodal.models', 'tessera_core.models'])
+MODEL_WRAPPERS = Registry('model_wrapper', parent=core.MODEL_WRAPPERS, scope=SCOPE,
+                          locations=['tessera_multimodal.engine', 'tessera_core.engine'])
+WEIGHT_INITIALIZERS = Registry('weight initializer', parent=core.WEIGHT_INITIALIZERS, scope=SCOPE,
+                               locations=['tessera_multimodal.models', 'tessera_core.models'])
+OPTIMIZERS = Registry('optimizer', parent=core.OPTIMIZERS, scope=SCOPE,
+                      locations=['tessera_multimodal.engine', 'tessera_core.engine'])
+OPTIM_WRAPPERS = Registry('optim_wrapper', parent=core.OPTIM_WRAPPERS, scope=SCOPE,
+                          locations=['tessera_multimodal.engine', 'tessera_core.engine'])
+OPTIM_WRAPPER_CONSTRUCTORS = Registry('optimizer wrapper constructor', parent=core.OPTIM_WRAPPER_CONSTRUCTORS, scope=SCOPE,
+                                      locations=['tessera_multimodal.engine', 'tessera_core.engine'])
+PARAM_SCHEDULERS = Registry('parameter scheduler', parent=core.PARAM_SCHEDULERS, scope=SCOPE,
+                            locations=['tessera_multimodal.engine', 'tessera_core.engine'])
+METRICS = Registry('metric', parent=core.METRICS, scope=SCOPE,
+                   locations=['tessera_multimodal.evaluation', 'tessera_core.evaluation'])
+EVALUATOR = Registry('evaluator', parent=core.EVALUATOR, scope=SCOPE,
+                     locations=['tessera_multimodal.evaluation', 'tessera_core.evaluation'])
+TASK_UTILS = Registry('task util', parent=core.TASK_UTILS, scope=SCOPE,
+                      locations=['tessera_multimodal.models', 'tessera_core.models'])
+VISUALIZERS = Registry('visualizer', parent=core.VISUALIZERS, scope=SCOPE,
+                       locations=['tessera_multimodal.engine', 'tessera_core.engine'])
+VISBACKENDS = Registry('vis_backend', parent=core.VISBACKENDS, scope=SCOPE,
+                       locations=['tessera_multimodal.engine', 'tessera_core.engine'])
+LOG_PROCESSORS = Registry('log_processor', parent=core.LOG_PROCESSORS, scope=SCOPE,
+                          locations=['tessera_multimodal.engine', 'tessera_core.engine'])
+INFERENCERS = Registry('inferencer', parent=core.INFERENCERS, scope=SCOPE,
+                       locations=['tessera_multimodal.engine', 'tessera_core.engine'])
+FUNCTIONS = Registry('function', parent=core.FUNCTIONS, scope=SCOPE,
+                     locations=['tessera_multimodal.engine', 'tessera_core.engine'])
+
 # Tokenizers are plain classes (not modules); mmengine has no root registry for them.
 TOKENIZERS = Registry('tokenizer', scope=SCOPE, locations=['tessera_multimodal.models'])

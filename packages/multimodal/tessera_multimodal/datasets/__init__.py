@@ -1,6 +1,6 @@
 from .captioned_digits import CaptionedDigits
-from .digit_captions import (DIGIT_CAPTION_VOCAB, DIGIT_CLASSES, NUMBER_WORDS, TRAIN_TEMPLATES,
-                             ZERO_SHOT_TEMPLATES, class_prompts, fill_template)
+from .digit_captions import (DIGIT_CAPTION_VOCAB, DIGIT_CLASSES, NUMBER_WORDS, TEMPLATE_SETS, TRAIN_TEMPLATES,
+                             ZERO_SHOT_TEMPLATES, class_prompts, fill_template, resolve_templates)
 
 __all__ = ['CaptionedDigits', 'DIGIT_CAPTION_VOCAB', 'DIGIT_CLASSES', 'NUMBER_WORDS', 'TRAIN_TEMPLATES',
-           'ZERO_SHOT_TEMPLATES', 'class_prompts', 'fill_template']
+           'ZERO_SHOT_TEMPLATES', 'TEMPLATE_SETS', 'class_prompts', 'fill_template', 'resolve_templates']

@@ -1,12 +1,12 @@
 """Real digit images paired with captions generated from their labels."""
-from typing import List, Sequence
+from typing import List, Sequence, Union
 
 import numpy as np
 from tessera_core.datasets import EmbeddedDigits
 
 from tessera_multimodal.registry import DATASETS
 
-from .digit_captions import DIGIT_CLASSES, TRAIN_TEMPLATES, fill_template
+from .digit_captions import DIGIT_CLASSES, fill_template, resolve_templates
 
 
 @DATASETS.register_module()
@@ -20,16 +20,15 @@ class CaptionedDigits(EmbeddedDigits):
     ``template_idx`` (pack them as meta keys).
 
     Args:
-        templates (Sequence[str]): Caption templates; defaults to
-            :data:`~tessera_multimodal.datasets.digit_captions.TRAIN_TEMPLATES`.
+        templates (str | Sequence[str]): Caption templates, or the name of a set
+            of :data:`~tessera_multimodal.datasets.digit_captions.TEMPLATE_SETS`;
+            defaults to ``'train'`` (``TRAIN_TEMPLATES``).
         caption_seed (int): Seed of the template draw.
         **kwargs: ``source``, ``split``, ``pipeline``... of ``EmbeddedDigits``.
     """
 
-    def __init__(self, templates: Sequence[str] = TRAIN_TEMPLATES, caption_seed: int = 0, **kwargs):
-        if isinstance(templates, str) or not templates:
-            raise ValueError(f'templates must be a non-empty list of strings, got {templates!r}')
-        self.templates = tuple(templates)
+    def __init__(self, templates: Union[str, Sequence[str]] = 'train', caption_seed: int = 0, **kwargs):
+        self.templates = resolve_templates(templates)
         self.caption_seed = caption_seed
         super().__init__(**kwargs)
 

@@ -10,7 +10,7 @@ Captions are generated from a digit's label by filling a template's fields:
   sentences never seen in training. Their new words (``drawing``, ``sketch``,
   ...) are in the vocabulary but never trained.
 """
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple, Union
 
 NUMBER_WORDS = ('zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine')
 
@@ -37,6 +37,9 @@ ZERO_SHOT_TEMPLATES = (
     'someone wrote the number {word}',
 )
 
+# Named template sets, so configs and ``--cfg-options`` can select one by name.
+TEMPLATE_SETS = {'train': TRAIN_TEMPLATES, 'zero_shot': ZERO_SHOT_TEMPLATES}
+
 # The fixed word-level vocabulary (sorted): every word of both template sets and
 # every class field. Special tokens are added by the tokenizer.
 DIGIT_CAPTION_VOCAB = (
@@ -45,6 +48,18 @@ DIGIT_CAPTION_VOCAB = (
     'handwritten', 'image', 'is', 'nine', 'number', 'of', 'one', 'photo', 'picture', 'scan', 'seven',
     'six', 'sketch', 'someone', 'the', 'this', 'three', 'two', 'white', 'written', 'wrote', 'zero',
 )
+
+
+def resolve_templates(templates: Union[str, Sequence[str]]) -> Tuple[str, ...]:
+    """A name of :data:`TEMPLATE_SETS` or a list of templates -> a tuple of templates."""
+    if isinstance(templates, str):
+        if templates not in TEMPLATE_SETS:
+            raise KeyError(f'unknown template set {templates!r}; valid: {sorted(TEMPLATE_SETS)} '
+                           '(or pass a list of templates)')
+        return TEMPLATE_SETS[templates]
+    if not templates:
+        raise ValueError('need at least one template')
+    return tuple(templates)
 
 
 def fill_template(template: str, fields: Dict[str, str]) -> str:

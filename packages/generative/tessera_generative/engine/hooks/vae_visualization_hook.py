@@ -25,8 +25,9 @@ def _to_hwc_uint8(img: torch.Tensor) -> np.ndarray:
 class VAEVisualizationHook(Hook):
     """After every val/test epoch, draw one image with
 
-    * the first ``num_images`` evaluation inputs, each row followed by a row of
-      their reconstructions (``pred_img`` of the model's predictions);
+    * ``num_images`` evaluation inputs evenly spaced over the evaluation set,
+      each row followed by a row of their reconstructions (``pred_img`` of the
+      model's predictions);
     * ``num_samples`` images ``model.sample(num_samples, generator)`` drawn from
       the prior with a generator seeded by ``seed`` (the same latents every time,
       so successive grids show how the decoder evolves).
@@ -53,22 +54,30 @@ class VAEVisualizationHook(Hook):
         self.scale, self.seed, self.out_file = scale, seed, out_file
         self._inputs: List[np.ndarray] = []
         self._recons: List[np.ndarray] = []
+        self._picks, self._seen = set(), 0
 
-    def _reset(self, runner, *args, **kwargs):
-        self._inputs, self._recons = [], []
+    def _reset(self, num_items: int) -> None:
+        """Pick ``num_images`` evenly spaced positions of the evaluation stream."""
+        self._inputs, self._recons, self._seen = [], [], 0
+        count = min(self.num_images, num_items)
+        self._picks = set(np.linspace(0, num_items - 1, count).round().astype(int).tolist()) if count else set()
 
-    before_val_epoch = before_test_epoch = _reset
+    def before_val_epoch(self, runner) -> None:
+        self._reset(len(runner.val_loop.dataloader.dataset))
+
+    def before_test_epoch(self, runner) -> None:
+        self._reset(len(runner.test_loop.dataloader.dataset))
 
     def _collect(self, runner, batch_idx, data_batch=None, outputs=None):
-        if len(self._inputs) >= self.num_images or outputs is None:
+        if outputs is None:
             return
         for img, sample in zip(data_batch['inputs'], outputs):
-            if len(self._inputs) >= self.num_images:
-                break
-            if 'pred_img' not in sample:
-                raise KeyError('VAEVisualizationHook needs pred_img in the predictions (a VAE model)')
-            self._inputs.append(_to_hwc_uint8(img))
-            self._recons.append(_to_hwc_uint8(sample.pred_img))
+            if self._seen in self._picks:
+                if 'pred_img' not in sample:
+                    raise KeyError('VAEVisualizationHook needs pred_img in the predictions (a VAE model)')
+                self._inputs.append(_to_hwc_uint8(img))
+                self._recons.append(_to_hwc_uint8(sample.pred_img))
+            self._seen += 1
 
     after_val_iter = after_test_iter = _collect
 
