@@ -6,6 +6,7 @@ import re
 import pytest
 import torch
 
+from tessera_core.engine.safe_checkpoint import safe_load
 from tessera_core.testing import run_mim
 
 CONFIG = 'demo/resnet18-w16_embedded-digits.py'
@@ -62,7 +63,7 @@ def test_malicious_load_from_is_refused_by_the_runner(trained, tmp_path):
         def __reduce__(self):
             return (open, (str(victim), 'w'))
 
-    ckpt = torch.load(work / 'epoch_2.pth', weights_only=False)  # our own file: trusted
+    ckpt = safe_load(str(work / 'epoch_2.pth'))  # a genuine mmengine checkpoint passes the allowlist
     ckpt['meta']['payload'] = Payload()
     evil = tmp_path / 'evil.pth'
     torch.save(ckpt, evil)
