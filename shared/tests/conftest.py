@@ -1,14 +1,3 @@
-import os
+from tessera_core.testing.fixtures import pytest_configure, scoped, seeded  # noqa: F401
 
-import pytest
-
-os.environ.setdefault('MPLBACKEND', 'Agg')
-
-
-@pytest.fixture(autouse=True)
-def _seed():
-    import numpy as np
-    import torch
-    torch.manual_seed(0)
-    np.random.seed(0)
-    yield
+default_scope = scoped('tessera_core')

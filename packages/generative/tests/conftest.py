@@ -1,2 +1,1 @@
-def pytest_configure(config):
-    config.addinivalue_line('markers', 'slow: end-to-end runs through mim (seconds to a minute)')
+from tessera_core.testing.fixtures import pytest_configure  # noqa: F401
