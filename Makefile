@@ -20,9 +20,10 @@ demo: setup
 test: setup
 	@bash scripts/run_tests.sh
 
-# The suite in .venv alone (editable installs), without tox's isolated environments.
+# The suites in .venv (editable installs), without tox's isolated environments: one pytest
+# process per package, as in tox (suites set mmengine's process-wide default scope).
 test-fast: setup
-	$(PY) -m pytest shared/tests packages/*/tests tests -x -q
+	@set -e; for d in shared/tests packages/*/tests tests; do echo "== $$d"; $(PY) -m pytest -q -p no:cacheprovider $$d; done
 
 tables: setup
 	$(PY) scripts/gen_tables.py
