@@ -8,13 +8,12 @@ last-stride trick (``last_stride=1`` removes the down-sampling of the backbone's
 32x output stride on the ImageNet stem). Warm-up is a schedule and random erasing a transform
 (:class:`tessera_reid.datasets.transforms.RandomErasing`); center loss is not implemented.
 """
-from typing import List, Optional, Tuple, Union
+from typing import Optional, Tuple
 
 import torch
-from mmengine.model import BaseModel
 from torch import nn
 
-from tessera_core.structures import ClsDataSample
+from tessera_core.models import ImageClassifier
 from tessera_reid.registry import MODELS
 
 
@@ -44,7 +43,7 @@ def set_last_stride(backbone: nn.Module, stride: int) -> None:
 
 
 @MODELS.register_module()
-class ReIDModel(BaseModel):
+class ReIDModel(ImageClassifier):
     """Re-identification model with mmengine's three forward modes.
 
     ``mode='loss'`` returns ``loss_cls`` (ID loss on the BNNeck logits), ``loss_triplet`` (on the pooled,
@@ -61,16 +60,12 @@ class ReIDModel(BaseModel):
     Shapes: inputs (N, C_in, H, W) -> embeddings (N, C).
     """
 
+    registry = MODELS
+
     def __init__(self, backbone: dict, head: dict, neck: Optional[dict] = dict(type='GlobalAveragePooling'),
                  last_stride: Optional[int] = None, data_preprocessor: Optional[dict] = None, init_cfg=None):
-        if data_preprocessor is None:
-            data_preprocessor = dict(type='ClsDataPreprocessor')
-        if isinstance(data_preprocessor, dict):
-            data_preprocessor = MODELS.build(data_preprocessor)
-        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.backbone = MODELS.build(backbone)
-        self.neck = MODELS.build(neck) if neck is not None else None
-        self.head = MODELS.build(head)
+        super().__init__(backbone=backbone, head=head, neck=neck, data_preprocessor=data_preprocessor,
+                         init_cfg=init_cfg)
         self.last_stride = last_stride
         if last_stride is not None:
             set_last_stride(self.backbone, last_stride)
@@ -79,17 +74,4 @@ class ReIDModel(BaseModel):
         """inputs (N, C_in, H, W) -> tuple of pooled features, the last (N, C)."""
         if inputs.dim() != 4:
             raise ValueError(f'ReIDModel expects (N, C, H, W) images, got shape {tuple(inputs.shape)}')
-        x = self.backbone(inputs)
-        if isinstance(x, torch.Tensor):
-            x = (x,)
-        return self.neck(x) if self.neck is not None else x
-
-    def forward(self, inputs: torch.Tensor, data_samples: Optional[List[ClsDataSample]] = None,
-                mode: str = 'tensor') -> Union[dict, list, torch.Tensor]:
-        if mode == 'loss':
-            return self.head.loss(self.extract_feat(inputs), data_samples)
-        if mode == 'predict':
-            return self.head.predict(self.extract_feat(inputs), data_samples)
-        if mode == 'tensor':
-            return self.head(self.extract_feat(inputs))
-        raise ValueError(f"invalid mode {mode!r}; valid: 'loss', 'predict', 'tensor'")
+        return super().extract_feat(inputs)

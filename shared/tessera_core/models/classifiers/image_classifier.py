@@ -15,18 +15,22 @@ class ImageClassifier(BaseModel):
         neck (dict, optional): e.g. ``dict(type='GlobalAveragePooling')``.
         head (dict): Head config with ``loss`` and ``predict``.
         data_preprocessor (dict, optional): Defaults to ``ClsDataPreprocessor``.
+
+    Subclasses in task packages set ``registry`` to their own ``MODELS`` so their
+    components resolve even without a default scope.
     """
+    registry = MODELS
 
     def __init__(self, backbone: dict, head: dict, neck: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None, init_cfg=None):
         if data_preprocessor is None:
             data_preprocessor = dict(type='ClsDataPreprocessor')
         if isinstance(data_preprocessor, dict):
-            data_preprocessor = MODELS.build(data_preprocessor)
+            data_preprocessor = self.registry.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.backbone = MODELS.build(backbone)
-        self.neck = MODELS.build(neck) if neck is not None else None
-        self.head = MODELS.build(head)
+        self.backbone = self.registry.build(backbone)
+        self.neck = self.registry.build(neck) if neck is not None else None
+        self.head = self.registry.build(head)
 
     def extract_feat(self, inputs: torch.Tensor):
         """inputs (N, C, H, W) -> tuple of features after the neck."""
