@@ -49,6 +49,19 @@ def test_bad_arguments_list_choices():
         ResNet(depth=19)
     with pytest.raises(ValueError, match='imagenet'):
         ResNet(stem='tiny')
+    with pytest.raises(ValueError, match='1 or 2'):
+        ResNet(stem='small', stem_stride=4)
+    with pytest.raises(ValueError, match='fixed stride 4'):
+        ResNet(stem='imagenet', stem_stride=2)
+
+
+@pytest.mark.parametrize('stem_stride,sizes', [(1, (28, 14, 7, 4)), (2, (14, 7, 4, 2))])
+def test_small_stem_stride_sets_total_stride(stem_stride, sizes):
+    net = ResNet(depth=18, in_channels=1, stem='small', stem_stride=stem_stride, base_channels=8,
+                 out_indices=(0, 1, 2, 3))
+    outs = net(torch.zeros(2, 1, 28, 28))
+    assert tuple(o.shape[-1] for o in outs) == sizes
+    assert net.stem[0].stride == (stem_stride, stem_stride)
 
 
 def test_label_smoothing_closed_form():

@@ -72,21 +72,25 @@ class ResNet(BaseModule):
     Args:
         depth (int): 18, 34, 50 or 101.
         in_channels (int): Input image channels.
-        stem (str): ``'imagenet'`` (7x7/2 conv + 3x3/2 max-pool) or ``'small'`` (3x3/1 conv).
+        stem (str): ``'imagenet'`` (7x7/2 conv + 3x3/2 max-pool) or ``'small'`` (one 3x3 conv of
+            stride ``stem_stride``, no max-pool).
+        stem_stride (int): Stride of the ``'small'`` stem: 1 (CIFAR-style) or 2 (the total stride
+            becomes 16, so a 28 x 28 image ends at 2 x 2 as the small-stem GhostNet does).
         base_channels (int): Width of the first stage (64 in the paper).
         out_indices (Sequence[int]): Stages whose outputs are returned (0..3).
         frozen_stages (int): Stages (stem = 0) whose parameters are frozen, -1 for none.
         norm_eval (bool): Keep BatchNorm layers in eval mode while training.
 
     Shapes: input (N, in_channels, H, W); stage i output (N, C_i, H / s_i, W / s_i)
-    with C_i = base_channels * 2**i * expansion and s_i = 4 * 2**i (``'imagenet'`` stem).
+    with C_i = base_channels * 2**i * expansion and s_i = 4 * 2**i (``'imagenet'`` stem) or
+    stem_stride * 2**i (``'small'``).
     """
     # depth: (block type, blocks per stage)
     arch_settings = {18: (BasicBlock, (2, 2, 2, 2)), 34: (BasicBlock, (3, 4, 6, 3)),
                      50: (Bottleneck, (3, 4, 6, 3)), 101: (Bottleneck, (3, 4, 23, 3))}
     stems = ('imagenet', 'small')
 
-    def __init__(self, depth: int = 18, in_channels: int = 3, stem: str = 'imagenet',
+    def __init__(self, depth: int = 18, in_channels: int = 3, stem: str = 'imagenet', stem_stride: int = 1,
                  base_channels: int = 64, out_indices: Sequence[int] = (3,), frozen_stages: int = -1,
                  norm_eval: bool = False, conv_cfg=None, norm_cfg=dict(type='BN', requires_grad=True),
                  init_cfg=(dict(type='Kaiming', layer='Conv2d'),
@@ -96,6 +100,9 @@ class ResNet(BaseModule):
             raise KeyError(f'invalid depth {depth} for ResNet; valid: {sorted(self.arch_settings)}')
         if stem not in self.stems:
             raise ValueError(f'invalid stem {stem!r}; valid: {self.stems}')
+        if stem_stride not in (1, 2) or (stem == 'imagenet' and stem_stride != 1):
+            raise ValueError(f'invalid stem_stride {stem_stride!r}; valid: 1 or 2 with the small stem '
+                             f'(the imagenet stem has its fixed stride 4)')
         if not all(0 <= i < 4 for i in out_indices):
             raise ValueError(f'out_indices must lie in [0, 3], got {tuple(out_indices)}')
         block, stage_blocks = self.arch_settings[depth]
@@ -108,7 +115,7 @@ class ResNet(BaseModule):
                 nn.MaxPool2d(3, 2, 1))
         else:
             self.stem = nn.Sequential(
-                build_conv_layer(conv_cfg, in_channels, base_channels, 3, 1, 1, bias=False),
+                build_conv_layer(conv_cfg, in_channels, base_channels, 3, stem_stride, 1, bias=False),
                 build_norm_layer(norm_cfg, base_channels)[1], nn.ReLU(inplace=True))
         self.out_channels: Tuple[int, ...] = ()
         channels_in = base_channels
