@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 from mmengine.registry import MODELS as MMENGINE_MODELS
-from mmengine.registry import Registry, init_default_scope
+from mmengine.registry import Registry
 from torch import nn
 
 from tessera_core.analysis import count_parameters, get_flops
@@ -15,7 +15,6 @@ from tessera_core.models.converters.timm_ghostnet import backbone_key_map, conve
 from tessera_core.models.layers import GhostBottleneck, GhostModule, SqueezeExcitation
 from tessera_core.models.utils import make_divisible
 
-init_default_scope('tessera_core')
 
 TIMM_NAMES = {0.5: 'ghostnet_050', 1.0: 'ghostnet_100', 1.3: 'ghostnet_130'}
 

@@ -1,13 +1,11 @@
 import pytest
 import torch
 import torchvision
-from mmengine.registry import init_default_scope
 
 from tessera_core.analysis import count_parameters, get_flops
 from tessera_core.models import ImageClassifier, LabelSmoothLoss, ResNet
 from tessera_core.structures import ClsDataSample
 
-init_default_scope('tessera_core')
 
 
 def _imagenet_resnet18():

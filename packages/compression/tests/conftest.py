@@ -1,1 +1,3 @@
-from tessera_core.testing.fixtures import pytest_configure, seeded  # noqa: F401
+from tessera_core.testing.fixtures import pytest_configure, scoped, seeded  # noqa: F401
+
+default_scope = scoped('tessera_compression')
