@@ -217,7 +217,7 @@ def test_small_image_stem_at_28px():
 
 
 def test_mmdet_style_multiscale_use():
-    child = Registry('model', parent=MMENGINE_MODELS, scope='some_downstream_scope')
+    child = Registry('model', parent=MMENGINE_MODELS, scope='g_ghost_downstream_scope')
     net = child.build(dict(type='tessera_core.GGhostRegNet', arch=TINY, out_indices=(0, 1, 2, 3),
                            frozen_stages=1, norm_eval=True))
     assert isinstance(net, GGhostRegNet) and net.out_channels == (8, 16, 24, 32)

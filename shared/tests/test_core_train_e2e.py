@@ -11,9 +11,13 @@ from tessera_core.testing import run_mim
 
 CONFIG = 'demo/resnet18-w16_embedded-digits.py'
 # 2 epochs of a 1,024-image subset (16 iterations each) at lr 0.05: small enough for the test budget.
+# BatchNorm momentum 0.5 instead of 0.1: after 32 iterations the default running statistics still carry
+# ~3 % of their initial values, which made the held-out accuracy swing between 17 % and 41 % with the
+# number of CPU threads; with 0.5 it is 46-49 % with 1 or 2 threads.
 SMALL = ['train_cfg.max_epochs=2', 'train_cfg.val_interval=1', 'train_dataloader.dataset.indices=1024',
          'val_dataloader.dataset.indices=200', 'test_dataloader.dataset.indices=200',
-         'optim_wrapper.optimizer.lr=0.05']
+         'optim_wrapper.optimizer.lr=0.05', 'model.backbone.norm_cfg.type=BN',
+         'model.backbone.norm_cfg.momentum=0.5']
 
 
 @pytest.fixture(scope='module')
@@ -27,7 +31,7 @@ def test_train_writes_checkpoints_metric_and_picture(trained):
     work, out = trained
     assert (work / 'epoch_2.pth').is_file()
     top1 = [float(x) for x in re.findall(r'accuracy/top1: ([\d.]+)', out)]
-    assert len(top1) == 2 and top1[-1] > 25  # 10 classes: chance is 10 % (41 % measured)
+    assert len(top1) == 2 and top1[-1] > 30  # 10 classes: chance is 10 % (46-49 % measured)
     assert (work / 'predictions.png').is_file()
     assert list(work.glob('*/vis_data/vis_image/predictions_*.png'))
 

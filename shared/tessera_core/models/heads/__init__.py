@@ -1,5 +1,7 @@
 from .cls_head import ClsHead
 from .conv_cls_head import ConvClsHead
 from .linear_cls_head import LinearClsHead
+from .micronet_head import MicroNetClsHead
 
 __all__ = ['ClsHead', 'ConvClsHead', 'LinearClsHead']
+__all__ += ['MicroNetClsHead']
