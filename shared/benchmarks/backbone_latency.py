@@ -37,26 +37,27 @@ def classifier(backbone: dict, head: dict, neck: dict = dict(type='GlobalAverage
                 data_preprocessor=dict(type='ClsDataPreprocessor', mean=[0, 0, 0], std=[1, 1, 1]))
 
 
-# Name -> ImageNet classifier config (1000 classes, paper heads) of every backbone compared with
-# timm's GhostNet; entries whose backbone type is not registered are skipped with a note.
-OTHER_MODELS = {
-    'micronet_m0': classifier(dict(type='MicroNet', arch='m0'),
-                              dict(type='MicroNetClsHead', arch='m0', num_classes=1000), neck=None),
-    'micronet_m1': classifier(dict(type='MicroNet', arch='m1'),
-                              dict(type='MicroNetClsHead', arch='m1', num_classes=1000), neck=None),
-    'micronet_m2': classifier(dict(type='MicroNet', arch='m2'),
-                              dict(type='MicroNetClsHead', arch='m2', num_classes=1000), neck=None),
-    'micronet_m3': classifier(dict(type='MicroNet', arch='m3'),
-                              dict(type='MicroNetClsHead', arch='m3', num_classes=1000), neck=None),
-    'mobilenet_v2': classifier(dict(type='MobileNetV2'),
-                               dict(type='LinearClsHead', num_classes=1000, in_channels=1280, dropout=0.2)),
-    'dcd_mobilenet_v2': classifier(dict(type='DCDMobileNetV2'),
-                                   dict(type='LinearClsHead', num_classes=1000, in_channels=1280, dropout=0.2)),
-    'resnet18': classifier(dict(type='ResNet', depth=18),
-                           dict(type='LinearClsHead', num_classes=1000, in_channels=512)),
-    'dcd_resnet18': classifier(dict(type='DCDResNet', depth=18),
-                               dict(type='LinearClsHead', num_classes=1000, in_channels=512)),
-}
+def micronet(arch: str) -> dict:
+    """MicroNet classifier with the official head width / dropout of ``arch``."""
+    from tessera_core.models.backbones.micronet import MicroNet
+    setting = MicroNet.arch_settings[arch]
+    final_channels = MicroNet(arch=arch, init_cfg=None).out_channels[-1]
+    return classifier(dict(type='MicroNet', arch=arch),
+                      dict(type='MicroNetClsHead', num_classes=1000, in_channels=final_channels,
+                           mid_channels=setting['head_channels'], dropout=setting['dropout']), neck=None)
+
+
+def other_models() -> dict:
+    """Name -> ImageNet classifier config (1000 classes, the papers' heads) timed next to GhostNet."""
+    mobilenet_head = dict(type='LinearClsHead', num_classes=1000, in_channels=1280, dropout=0.2)
+    resnet_head = dict(type='LinearClsHead', num_classes=1000, in_channels=512)
+    return {
+        **{f'micronet_{arch}': micronet(arch) for arch in ('m0', 'm1', 'm2', 'm3')},
+        'mobilenet_v2': classifier(dict(type='MobileNetV2'), mobilenet_head),
+        'dcd_mobilenet_v2': classifier(dict(type='DCDMobileNetV2'), mobilenet_head),
+        'resnet18': classifier(dict(type='ResNet', depth=18), resnet_head),
+        'dcd_resnet18': classifier(dict(type='DCDResNet', depth=18), resnet_head),
+    }
 
 
 def build_ghostnet_pair():
@@ -92,10 +93,11 @@ def main(argv=None):
     parser.add_argument('--runs', type=int, default=200, help='timed rounds (median reported)')
     parser.add_argument('--warmup', type=int, default=20, help='untimed rounds first')
     parser.add_argument('--threads', type=int, default=1, help='torch intra-op threads')
+    others = other_models()
     parser.add_argument('--models', nargs='*', default=None,
-                        help=f'subset of: ghostnet {" ".join(OTHER_MODELS)} (default: all)')
+                        help=f'subset of: ghostnet {" ".join(others)} (default: all)')
     args = parser.parse_args(argv)
-    valid = ['ghostnet', *OTHER_MODELS]
+    valid = ['ghostnet', *others]
     selected = args.models or valid
     unknown = [m for m in selected if m not in valid]
     if unknown:
@@ -126,12 +128,8 @@ def main(argv=None):
     for name in selected:
         if name == 'ghostnet':
             continue
-        cfg = OTHER_MODELS[name]
-        if cfg['backbone']['type'] not in MODELS or cfg['head']['type'] not in MODELS:
-            print(f'skipping {name}: {cfg["backbone"]["type"]} / {cfg["head"]["type"]} not registered')
-            continue
         torch.manual_seed(0)
-        model = MODELS.build(cfg).eval()
+        model = MODELS.build(others[name]).eval()
         contenders[name] = model
         sizes[name] = (count_parameters(model), get_flops(model, (3, 224, 224))['flops'])
 

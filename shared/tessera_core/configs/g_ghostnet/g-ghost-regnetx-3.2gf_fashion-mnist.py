@@ -14,6 +14,6 @@ model = dict(
     data_preprocessor=dict(type='ClsDataPreprocessor', num_channels=1, mean=[72.94], std=[90.02]),
     backbone=dict(type='GGhostRegNet', arch='3.2gf', in_channels=1, stem_stride=1, out_indices=(3,)),
     neck=dict(type='GlobalAveragePooling'),
-    head=dict(type='LinearClsHead', num_classes=10, in_channels=1008, dropout=0.2, topk=(1, 5)),
+    head=dict(type='LinearClsHead', num_classes=10, in_channels=1008, dropout=0.2),
 )
 default_scope = 'tessera_core'
