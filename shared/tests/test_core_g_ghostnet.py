@@ -328,7 +328,7 @@ def test_config_model_one_train_step():
                 data_samples=[ClsDataSample().set_gt_label(i) for i in range(4)])
     before = model.backbone.stages[1].cheap.conv.weight.clone()
     log = model.train_step(data, optim)
-    assert torch.isfinite(log['loss']) and set(log) >= {'loss', 'accuracy_top-1', 'accuracy_top-5'}
+    assert torch.isfinite(log['loss']) and set(log) >= {'loss', 'accuracy_top-1'}
     assert not torch.equal(before, model.backbone.stages[1].cheap.conv.weight)
     model.eval()
     with torch.no_grad():

@@ -14,12 +14,12 @@ from typing import Optional, Sequence, Tuple, Union
 
 import torch
 from mmcv.cnn import build_activation_layer
-from mmengine.model import BaseModule
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from tessera_core.models.layers import ConvBnAct, GGhostStage
 from tessera_core.registry import MODELS
+
+from .staged_backbone import StagedBackbone
 
 
 class RegNetXBlock(nn.Module):
@@ -62,7 +62,7 @@ class RegNetXBlock(nn.Module):
 
 
 @MODELS.register_module()
-class GGhostRegNet(BaseModule):
+class GGhostRegNet(StagedBackbone):
     """G-Ghost RegNetX backbone (the official ``g_ghost_regnetx_*`` models).
 
     Layout for a 224 x 224 input (out index in brackets), e.g. ``arch='3.2gf'``:
@@ -214,35 +214,6 @@ class GGhostRegNet(BaseModule):
                                  f'(ratio > 0) needs depth >= 3; got depths {arch["depths"]} and cheap_ratios '
                                  f'{arch["cheap_ratios"]}')
         return dict(arch)
-
-    def _parts(self):
-        """Stem, then the stage of every out index that was built."""
-        return [self.stem, *self.stages]
-
-    def _freeze_stages(self):
-        for m in self._parts()[:self.frozen_stages + 1]:
-            m.eval()
-            for p in m.parameters():
-                p.requires_grad = False
-
-    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        """x (N, C, H, W) -> tuple of feature maps in the order of ``out_indices``."""
-        x = self.stem(x)
-        feats = {}
-        for i, stage in enumerate(self.stages):
-            x = stage(x)
-            if i in self.out_indices:
-                feats[i] = x
-        return tuple(feats[i] for i in self.out_indices)
-
-    def train(self, mode: bool = True):
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
-        return self
 
     def switch_to_deploy(self) -> 'GGhostRegNet':
         """Fold every BatchNorm into the conv before it, in place, for inference.

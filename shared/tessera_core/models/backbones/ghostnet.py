@@ -11,18 +11,17 @@ timm's ``ghostnet_050/100/130`` do, so that their weights load through
 """
 from typing import Sequence, Tuple
 
-import torch
-from mmengine.model import BaseModule
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from tessera_core.models.layers import ConvBnAct, GhostBottleneck
 from tessera_core.models.utils import make_divisible
 from tessera_core.registry import MODELS
 
+from .staged_backbone import StagedBackbone
+
 
 @MODELS.register_module()
-class GhostNet(BaseModule):
+class GhostNet(StagedBackbone):
     """GhostNet backbone (the paper's architecture table, Sec. 3.2).
 
     Layout for a 224 x 224 input and ``widen_factor=1.0`` (out index in brackets):
@@ -152,38 +151,6 @@ class GhostNet(BaseModule):
             self.stage_channels += (width(self.final_channels),)
         self.out_channels: Tuple[int, ...] = tuple(self.stage_channels[i] for i in out_indices)
         self._freeze_stages()
-
-    def _parts(self):
-        """Stem, then the module of every out index that was built."""
-        parts = [self.stem, *self.stages]
-        if self.final_conv is not None:
-            parts.append(self.final_conv)
-        return parts
-
-    def _freeze_stages(self):
-        for m in self._parts()[:self.frozen_stages + 1]:
-            m.eval()
-            for p in m.parameters():
-                p.requires_grad = False
-
-    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        """x (N, C, H, W) -> tuple of feature maps in the order of ``out_indices``."""
-        x = self.stem(x)
-        feats = {}
-        for i, part in enumerate(self._parts()[1:]):
-            x = part(x)
-            if i in self.out_indices:
-                feats[i] = x
-        return tuple(feats[i] for i in self.out_indices)
-
-    def train(self, mode: bool = True):
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
-        return self
 
     def switch_to_deploy(self) -> 'GhostNet':
         """Fold every BatchNorm into the conv before it, in place, for inference.

@@ -13,13 +13,13 @@ other settings are those of the official training/evaluation scripts (stem ``spa
 from typing import Optional, Sequence, Tuple
 
 import torch
-from mmengine.model import BaseModule
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from tessera_core.models.layers import (DynamicShiftMax, MicroFactorizedDepthwiseConv,
                                         MicroFactorizedPointwiseConv)
 from tessera_core.registry import MODELS
+
+from .staged_backbone import StagedBackbone
 
 
 class MicroBlock(nn.Module):
@@ -149,7 +149,7 @@ class MicroBlock(nn.Module):
 
 
 @MODELS.register_module()
-class MicroNet(BaseModule):
+class MicroNet(StagedBackbone):
     """MicroNet M0-M3 (paper Sec. 4, Table 1; the official per-layer tables).
 
     Layout for a 224 x 224 input (out index in brackets; channels M0 / M1 / M2 / M3):
@@ -326,38 +326,6 @@ class MicroNet(BaseModule):
                 init_b=setting['init_b'], init_ab_compress=self.init_ab_compress, norm_cfg=norm_cfg))
             in_channels = c
         return blocks, c
-
-    def _parts(self):
-        """Stem, then the module of every out index that was built."""
-        parts = [self.stem, *self.stages]
-        if self.final_conv is not None:
-            parts.append(self.final_conv)
-        return parts
-
-    def _freeze_stages(self):
-        for m in self._parts()[:self.frozen_stages + 1]:
-            m.eval()
-            for p in m.parameters():
-                p.requires_grad = False
-
-    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        """x (N, C, H, W) -> tuple of feature maps in the order of ``out_indices``."""
-        x = self.stem(x)
-        feats = {}
-        for i, part in enumerate(self._parts()[1:]):
-            x = part(x)
-            if i in self.out_indices:
-                feats[i] = x
-        return tuple(feats[i] for i in self.out_indices)
-
-    def train(self, mode: bool = True):
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
-        return self
 
     def switch_to_deploy(self) -> 'MicroNet':
         """Fold every BatchNorm into the conv before it, in place, for inference.

@@ -9,13 +9,13 @@ from typing import Optional, Sequence, Tuple
 
 import torch
 from mmcv.cnn import build_conv_layer
-from mmengine.model import BaseModule
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from tessera_core.models.layers import ConvBnAct
 from tessera_core.models.utils import make_divisible
 from tessera_core.registry import MODELS
+
+from .staged_backbone import StagedBackbone
 
 
 def _conv_bn_act(in_channels, out_channels, kernel_size=1, stride=1, groups=1, conv_cfg=None,
@@ -70,7 +70,7 @@ class InvertedResidual(nn.Module):
 
 
 @MODELS.register_module()
-class MobileNetV2(BaseModule):
+class MobileNetV2(StagedBackbone):
     """MobileNetV2 backbone (paper Table 2, torchvision's layout and rounding).
 
     Layout for a 224 x 224 input and ``widen_factor=1.0`` (out index in brackets):
@@ -187,38 +187,6 @@ class MobileNetV2(BaseModule):
     def pointwise_conv_cfg(self, expand_ratio: float) -> Optional[dict]:
         """mmcv conv config of the pointwise convs of a block of expansion t (``self.conv_cfg`` for all)."""
         return self.conv_cfg
-
-    def _parts(self):
-        """Stem, then the module of every out index that was built."""
-        parts = [self.stem, *self.stages]
-        if self.final_conv is not None:
-            parts.append(self.final_conv)
-        return parts
-
-    def _freeze_stages(self):
-        for m in self._parts()[:self.frozen_stages + 1]:
-            m.eval()
-            for p in m.parameters():
-                p.requires_grad = False
-
-    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        """x (N, C, H, W) -> tuple of feature maps in the order of ``out_indices``."""
-        x = self.stem(x)
-        feats = {}
-        for i, part in enumerate(self._parts()[1:]):
-            x = part(x)
-            if i in self.out_indices:
-                feats[i] = x
-        return tuple(feats[i] for i in self.out_indices)
-
-    def train(self, mode: bool = True):
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
-        return self
 
     def switch_to_deploy(self) -> 'MobileNetV2':
         """Fold every BatchNorm into the conv before it, in place, for inference.
