@@ -6,16 +6,5 @@
 # branch); the stem and the 1x1 shortcuts stay static. Small-image stem: one 3x3/2 conv instead
 # of the 7x7/2 conv + max-pool (total stride 16, last map 2 x 2). Head: global average pooling
 # and a linear classifier (the official code's dynamic classifier DYCls is not used).
-_base_ = [
-    '../_base_/datasets/fashion_mnist.py',
-    '../_base_/schedules/fashion_mnist_backbones.py',
-    '../_base_/default_runtime.py',
-]
-model = dict(
-    type='ImageClassifier',
-    data_preprocessor=dict(type='ClsDataPreprocessor', num_channels=1, mean=[72.94], std=[90.02]),
-    backbone=dict(type='DCDResNet', depth=18, in_channels=1, stem='small', stem_stride=2, base_channels=64),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(type='LinearClsHead', num_classes=10, in_channels=512),
-)
-default_scope = 'tessera_core'
+_base_ = '../resnet/resnet18_fashion-mnist.py'
+model = dict(backbone=dict(type='DCDResNet'))

@@ -5,15 +5,12 @@
 # issue-3 backbone here. Head as in the official code: global pooling, dropout 0.2, linear classifier
 # on the 1008 channels of the last stage.
 _base_ = [
+    '../_base_/models/fashion_mnist_classifier.py',
     '../_base_/datasets/fashion_mnist.py',
     '../_base_/schedules/fashion_mnist_backbones.py',
     '../_base_/default_runtime.py',
 ]
 model = dict(
-    type='ImageClassifier',
-    data_preprocessor=dict(type='ClsDataPreprocessor', num_channels=1, mean=[72.94], std=[90.02]),
     backbone=dict(type='GGhostRegNet', arch='3.2gf', in_channels=1, stem_stride=1, out_indices=(3,)),
-    neck=dict(type='GlobalAveragePooling'),
     head=dict(type='LinearClsHead', num_classes=10, in_channels=1008, dropout=0.2),
 )
-default_scope = 'tessera_core'

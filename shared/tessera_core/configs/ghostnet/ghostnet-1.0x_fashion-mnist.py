@@ -5,15 +5,12 @@
 # Head as in the paper: global pooling, 1x1 conv 960 -> 1280 + ReLU, dropout 0.2,
 # linear classifier.
 _base_ = [
+    '../_base_/models/fashion_mnist_classifier.py',
     '../_base_/datasets/fashion_mnist.py',
     '../_base_/schedules/fashion_mnist_backbones.py',
     '../_base_/default_runtime.py',
 ]
 model = dict(
-    type='ImageClassifier',
-    data_preprocessor=dict(type='ClsDataPreprocessor', num_channels=1, mean=[72.94], std=[90.02]),
     backbone=dict(type='GhostNet', widen_factor=1.0, in_channels=1, stem_stride=1, out_indices=(4,)),
-    neck=dict(type='GlobalAveragePooling'),
     head=dict(type='ConvClsHead', num_classes=10, in_channels=960, mid_channels=1280, dropout=0.2),
 )
-default_scope = 'tessera_core'

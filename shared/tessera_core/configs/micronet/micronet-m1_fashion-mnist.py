@@ -6,15 +6,13 @@
 # ReLU6, global pooling, h-swish, Linear-BN-h-swish 576 -> 960, dropout,
 # Linear-BN-h-swish to the classes; it pools the backbone map itself (no neck).
 _base_ = [
+    '../_base_/models/fashion_mnist_classifier.py',
     '../_base_/datasets/fashion_mnist.py',
     '../_base_/schedules/fashion_mnist_backbones.py',
     '../_base_/default_runtime.py',
 ]
 model = dict(
-    type='ImageClassifier',
-    data_preprocessor=dict(type='ClsDataPreprocessor', num_channels=1, mean=[72.94], std=[90.02]),
     backbone=dict(type='MicroNet', arch='m1', in_channels=1, stem_stride=1, out_indices=(4,)),
     neck=None,
     head=dict(type='MicroNetClsHead', num_classes=10, in_channels=576, mid_channels=960, dropout=0.05),
 )
-default_scope = 'tessera_core'

@@ -5,16 +5,8 @@
 # issue-3 backbone here. Head as in the official code (OUT_CH 1024, DROPOUT 0.1):
 # ReLU6, global pooling, h-swish, Linear-BN-h-swish 864 -> 1024, dropout,
 # Linear-BN-h-swish to the classes; it pools the backbone map itself (no neck).
-_base_ = [
-    '../_base_/datasets/fashion_mnist.py',
-    '../_base_/schedules/fashion_mnist_backbones.py',
-    '../_base_/default_runtime.py',
-]
+_base_ = './micronet-m1_fashion-mnist.py'
 model = dict(
-    type='ImageClassifier',
-    data_preprocessor=dict(type='ClsDataPreprocessor', num_channels=1, mean=[72.94], std=[90.02]),
-    backbone=dict(type='MicroNet', arch='m3', in_channels=1, stem_stride=1, out_indices=(4,)),
-    neck=None,
-    head=dict(type='MicroNetClsHead', num_classes=10, in_channels=864, mid_channels=1024, dropout=0.1),
+    backbone=dict(arch='m3'),
+    head=dict(in_channels=864, mid_channels=1024, dropout=0.1),
 )
-default_scope = 'tessera_core'

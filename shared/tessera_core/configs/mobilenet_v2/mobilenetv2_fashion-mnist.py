@@ -4,15 +4,12 @@
 # last map 2 x 2), as every issue-3 backbone here. Head as torchvision: global pooling of the
 # 1280-channel final conv, dropout 0.2, linear classifier.
 _base_ = [
+    '../_base_/models/fashion_mnist_classifier.py',
     '../_base_/datasets/fashion_mnist.py',
     '../_base_/schedules/fashion_mnist_backbones.py',
     '../_base_/default_runtime.py',
 ]
 model = dict(
-    type='ImageClassifier',
-    data_preprocessor=dict(type='ClsDataPreprocessor', num_channels=1, mean=[72.94], std=[90.02]),
     backbone=dict(type='MobileNetV2', widen_factor=1.0, in_channels=1, stem_stride=1, out_indices=(4,)),
-    neck=dict(type='GlobalAveragePooling'),
     head=dict(type='LinearClsHead', num_classes=10, in_channels=1280, dropout=0.2),
 )
-default_scope = 'tessera_core'

@@ -4,15 +4,12 @@
 # max-pool, stride 4) would leave 7 x 7 maps at stage 1 of a 28 px image; here one
 # 3x3/2 conv (total stride 16, last map 2 x 2, like the other issue-3 backbones).
 _base_ = [
+    '../_base_/models/fashion_mnist_classifier.py',
     '../_base_/datasets/fashion_mnist.py',
     '../_base_/schedules/fashion_mnist_backbones.py',
     '../_base_/default_runtime.py',
 ]
 model = dict(
-    type='ImageClassifier',
-    data_preprocessor=dict(type='ClsDataPreprocessor', num_channels=1, mean=[72.94], std=[90.02]),
     backbone=dict(type='ResNet', depth=18, in_channels=1, stem='small', stem_stride=2, base_channels=64),
-    neck=dict(type='GlobalAveragePooling'),
     head=dict(type='LinearClsHead', num_classes=10, in_channels=512),
 )
-default_scope = 'tessera_core'
