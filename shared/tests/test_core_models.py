@@ -62,6 +62,12 @@ def test_small_stem_stride_sets_total_stride(stem_stride, sizes):
     assert net.stem[0].stride == (stem_stride, stem_stride)
 
 
+def test_out_channels_follow_out_indices():
+    net = ResNet(depth=50, out_indices=(1, 3))
+    assert net.stage_channels == (256, 512, 1024, 2048) and net.out_channels == (512, 2048)
+    assert [o.shape[1] for o in net(torch.zeros(1, 3, 64, 64))] == [512, 2048]
+
+
 def test_label_smoothing_closed_form():
     logits = torch.tensor([[2.0, 0.0, -1.0]])
     target = torch.tensor([0])

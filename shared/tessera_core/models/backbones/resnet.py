@@ -83,7 +83,8 @@ class ResNet(BaseModule):
 
     Shapes: input (N, in_channels, H, W); stage i output (N, C_i, H / s_i, W / s_i)
     with C_i = base_channels * 2**i * expansion and s_i = 4 * 2**i (``'imagenet'`` stem) or
-    stem_stride * 2**i (``'small'``).
+    stem_stride * 2**i (``'small'``). ``self.stage_channels`` lists C_0..C_3 and ``self.out_channels``
+    the channels of the returned outputs.
     """
     # depth: (block type, blocks per stage)
     arch_settings = {18: (BasicBlock, (2, 2, 2, 2)), 34: (BasicBlock, (3, 4, 6, 3)),
@@ -117,7 +118,7 @@ class ResNet(BaseModule):
             self.stem = nn.Sequential(
                 build_conv_layer(conv_cfg, in_channels, base_channels, 3, stem_stride, 1, bias=False),
                 build_norm_layer(norm_cfg, base_channels)[1], nn.ReLU(inplace=True))
-        self.out_channels: Tuple[int, ...] = ()
+        self.stage_channels: Tuple[int, ...] = ()
         channels_in = base_channels
         self.res_layers = []
         for i, num_blocks in enumerate(stage_blocks):
@@ -130,7 +131,8 @@ class ResNet(BaseModule):
             name = f'layer{i + 1}'
             self.add_module(name, nn.Sequential(*blocks))
             self.res_layers.append(name)
-            self.out_channels += (channels_in,)
+            self.stage_channels += (channels_in,)
+        self.out_channels: Tuple[int, ...] = tuple(self.stage_channels[i] for i in self.out_indices)
         self._freeze_stages()
 
     def _freeze_stages(self):
