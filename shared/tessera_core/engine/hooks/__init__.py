@@ -1,3 +1,7 @@
 from .cls_visualization_hook import ClsVisualizationHook
+from .mbn_double_forward_hook import MBNDoubleForwardHook
+from .norm_decay_hook import NormDecayHook
 
 __all__ = ['ClsVisualizationHook']
+__all__ += ['MBNDoubleForwardHook']
+__all__ += ['NormDecayHook']

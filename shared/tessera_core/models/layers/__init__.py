@@ -6,8 +6,10 @@ from .squeeze_excitation import SqueezeExcitation
 from .dcd_conv import DCDConv2d
 from .dynamic_shift_max import DynamicShiftMax, group_shift_index
 from .micro_factorized_conv import ChannelShuffle, MicroFactorizedDepthwiseConv, MicroFactorizedPointwiseConv, channel_shuffle_index  # noqa: E501
+from .memorized_batch_norm import MemorizedBatchNorm2d, combine_batch_statistics, refresh_memorized_statistics
 
 __all__ = ['ConvBnAct', 'fuse_conv_bn', 'GhostBottleneck', 'GhostModule', 'SqueezeExcitation']
 __all__ += ['GGhostStage', 'g_ghost_split']
 __all__ += ['DCDConv2d']
 __all__ += ['DynamicShiftMax', 'group_shift_index', 'ChannelShuffle', 'channel_shuffle_index', 'MicroFactorizedDepthwiseConv', 'MicroFactorizedPointwiseConv']  # noqa: E501
+__all__ += ['MemorizedBatchNorm2d', 'combine_batch_statistics', 'refresh_memorized_statistics']

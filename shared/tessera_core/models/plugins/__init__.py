@@ -1,0 +1,3 @@
+from .polarized_self_attention import PolarizedSelfAttention
+
+__all__ = ['PolarizedSelfAttention']

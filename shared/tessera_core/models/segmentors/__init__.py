@@ -1,0 +1,3 @@
+from .segmentor import Segmentor
+
+__all__ = ['Segmentor']
