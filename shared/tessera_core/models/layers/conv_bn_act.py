@@ -65,7 +65,15 @@ class ConvBnAct(nn.Module):
         self.act = build_activation_layer(act_cfg) if act_cfg is not None else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.act(self.bn(self.conv(x)))
+        x = self.conv(x)
+        # Identity norms (folded) and activations are skipped rather than called: batch-1 CPU latency of
+        # small networks is dominated by per-module Python overhead (measured in
+        # shared/benchmarks/backbone_latency.py).
+        if not isinstance(self.bn, nn.Identity):
+            x = self.bn(x)
+        if not isinstance(self.act, nn.Identity):
+            x = self.act(x)
+        return x
 
     def switch_to_deploy(self) -> None:
         """Fold ``bn`` into ``conv`` (inference only: uses the running statistics)."""

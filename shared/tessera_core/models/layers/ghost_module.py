@@ -54,4 +54,5 @@ class GhostModule(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         intrinsic = self.primary_conv(x)
         ghosts = self.cheap_operation(intrinsic)
-        return torch.cat([intrinsic, ghosts], dim=1)[:, :self.out_channels]
+        out = torch.cat([intrinsic, ghosts], dim=1)
+        return out if out.shape[1] == self.out_channels else out[:, :self.out_channels]
