@@ -46,7 +46,7 @@ class CLIPModel(BaseModel):
             ``dict(type='WordTokenizer', context_length=16)``.
         embed_dim (int): Joint embedding dimension E.
         image_feat_dim (int, optional): Channels of the pooled image feature;
-            read from the backbone's ``out_channels``/``out_indices`` when omitted.
+            read from the backbone's ``out_channels`` (its last output) when omitted.
         init_logit_scale (float): Initial ``t`` (the multiplier is ``exp(t)``).
         max_logit_scale (float): Upper clip of the multiplier ``exp(t)``.
         loss (dict): Contrastive loss config.
@@ -100,12 +100,11 @@ class CLIPModel(BaseModel):
 
     @staticmethod
     def _infer_feat_dim(backbone: nn.Module) -> int:
-        out_channels = getattr(backbone, 'out_channels', None)
-        out_indices = getattr(backbone, 'out_indices', None)
-        if out_channels is None or out_indices is None:
-            raise ValueError(f'cannot read the feature width of {type(backbone).__name__} (no out_channels / '
-                             'out_indices): pass image_feat_dim')
-        return int(out_channels[out_indices[-1]])
+        out_channels = getattr(backbone, 'out_channels', None)  # channels of the returned outputs
+        if not out_channels:
+            raise ValueError(f'cannot read the feature width of {type(backbone).__name__} (no out_channels): '
+                             'pass image_feat_dim')
+        return int(out_channels[-1])
 
     # ------------------------------------------------------------------ encoders
     @property
