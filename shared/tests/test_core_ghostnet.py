@@ -127,7 +127,7 @@ def test_macs_at_224():
 
 @pytest.mark.parametrize('widen_factor', [0.5, 1.0, 1.3])
 def test_timm_weights_give_same_logits(widen_factor):
-    timm = pytest.importorskip('timm')
+    import timm  # a dev requirement (requirements-dev.txt), present in every test environment
     ref = _randomise_batchnorms(timm.create_model(TIMM_NAMES[widen_factor])).eval()
     ours = _classifier(widen_factor).eval()
     ours.load_state_dict(convert_timm_ghostnet(ref.state_dict()), strict=True)

@@ -17,6 +17,7 @@ from torch import nn
 
 import tessera_core  # noqa: F401
 from tessera_core.engine.hooks import MBNDoubleForwardHook
+from tessera_core.engine.safe_checkpoint import safe_load
 from tessera_core.models.layers import MemorizedBatchNorm2d, combine_batch_statistics, refresh_memorized_statistics
 from tessera_core.registry import HOOKS, MODELS
 from tessera_core.testing import run_mim
@@ -322,7 +323,7 @@ def test_mbn_config_trains_and_tests_through_mim(tmp_path):
     config = 'mbn/resnet18-w16-mbn_fashion-mnist-bs4.py'
     out = run_mim(['train', 'tessera-core', config, '--work-dir', str(tmp_path), '--cfg-options', *TINY]).stdout
     assert re.search(r'Epoch\(val\) \[1\]\[\d+/\d+\]\s+accuracy/top1: [\d.]+', out)
-    ckpt = torch.load(tmp_path / 'epoch_1.pth', map_location='cpu', weights_only=False)
+    ckpt = safe_load(str(tmp_path / 'epoch_1.pth'), map_location='cpu')
     assert int(ckpt['state_dict']['backbone.stem.1.num_memorized']) == 16  # 64 images / batch 4
     metrics_file = tmp_path / 'metrics.json'
     run_mim(['test', 'tessera-core', config, '--checkpoint', str(tmp_path / 'epoch_1.pth'), '--work-dir',

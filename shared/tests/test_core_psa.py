@@ -172,7 +172,7 @@ def test_build_plugin_layer_from_any_scope(scope):
 
 
 def test_plugin_in_mmdet_resnet_stages():
-    mmdet_resnet = pytest.importorskip('mmdet.models.backbones.resnet')
+    import mmdet.models.backbones.resnet as mmdet_resnet  # mmdet is in every test environment
     plugins = [dict(cfg=dict(type='PSA', layout='parallel'), stages=(False, True, True, True), position='after_conv2')]
     net = mmdet_resnet.ResNet(depth=50, base_channels=8, stem_channels=8, plugins=plugins, out_indices=(0, 1, 2, 3))
     plain = mmdet_resnet.ResNet(depth=50, base_channels=8, stem_channels=8, out_indices=(0, 1, 2, 3))
