@@ -160,17 +160,9 @@ class GGhostRegNet(StagedBackbone):
             if not isinstance(cheap_ratio, (int, float)) or not 0 < cheap_ratio < 1:
                 raise ValueError(f'cheap_ratio must lie in (0, 1) or be None (the table), got {cheap_ratio!r}')
             arch['cheap_ratios'] = tuple(cheap_ratio if r > 0 else 0 for r in arch['cheap_ratios'])
-        if stem_stride not in (1, 2):
-            raise ValueError(f'invalid stem_stride {stem_stride!r}; valid: 1 (small images), 2 (paper)')
-        out_indices = tuple(out_indices)
-        if not out_indices or not all(isinstance(i, int) and 0 <= i < self.num_stages for i in out_indices):
-            raise ValueError(f'out_indices must be a non-empty sequence of ints in [0, {self.num_stages - 1}] '
-                             f'(stages at strides 4/8/16/32), got {out_indices}')
-        if not -1 <= frozen_stages <= self.num_stages:
-            raise ValueError(f'frozen_stages must lie in [-1, {self.num_stages}], got {frozen_stages}')
-        self.arch, self.out_indices = arch, out_indices
-        self.frozen_stages, self.norm_eval, self.stem_stride = frozen_stages, norm_eval, stem_stride
-        self.deployed = False
+        self.arch = arch
+        self._set_output_args(out_indices, frozen_stages, norm_eval, stem_stride, self.num_stages,
+                              'stages at strides 4/8/16/32')
 
         self.stem = ConvBnAct(in_channels, self.stem_channels, 3, stem_stride, norm_cfg=norm_cfg, act_cfg=act_cfg)
         channels, group_width = self.stem_channels, arch['group_width']

@@ -270,17 +270,9 @@ class MicroNet(StagedBackbone):
         super().__init__(init_cfg=list(init_cfg) if isinstance(init_cfg, (list, tuple)) else init_cfg)
         if arch not in self.arch_settings:
             raise ValueError(f'invalid arch {arch!r} for MicroNet; valid: {", ".join(self.arch_settings)}')
-        if stem_stride not in (1, 2):
-            raise ValueError(f'invalid stem_stride {stem_stride!r}; valid: 1 (small images), 2 (paper)')
-        out_indices = tuple(out_indices)
-        if not out_indices or not all(isinstance(i, int) and 0 <= i < self.num_outputs for i in out_indices):
-            raise ValueError(f'out_indices must be a non-empty sequence of ints in [0, {self.num_outputs - 1}] '
-                             f'(0-3: stages at strides 4/8/16/32, 4: last 1x1 conv), got {out_indices}')
-        if not -1 <= frozen_stages <= self.num_outputs:
-            raise ValueError(f'frozen_stages must lie in [-1, {self.num_outputs}], got {frozen_stages}')
-        self.arch, self.out_indices = arch, out_indices
-        self.frozen_stages, self.norm_eval, self.stem_stride = frozen_stages, norm_eval, stem_stride
-        self.deployed = False
+        self.arch = arch
+        self._set_output_args(out_indices, frozen_stages, norm_eval, stem_stride, self.num_outputs,
+                              '0-3: stages at strides 4/8/16/32, 4: last 1x1 conv')
         setting = self.arch_settings[arch]
 
         g1, g2 = setting['stem_groups']

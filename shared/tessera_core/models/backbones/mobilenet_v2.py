@@ -142,18 +142,10 @@ class MobileNetV2(StagedBackbone):
         if widen_factor not in self.widen_factors:
             raise ValueError(f'invalid widen_factor {widen_factor!r} for {type(self).__name__}; '
                              f'valid: {", ".join(map(str, self.widen_factors))}')
-        if stem_stride not in (1, 2):
-            raise ValueError(f'invalid stem_stride {stem_stride!r}; valid: 1 (small images), 2 (paper)')
-        out_indices = tuple(out_indices)
-        if not out_indices or not all(isinstance(i, int) and 0 <= i < self.num_outputs for i in out_indices):
-            raise ValueError(f'out_indices must be a non-empty sequence of ints in [0, {self.num_outputs - 1}] '
-                             f'(0-3: stages at strides 4/8/16/32, 4: final 1x1 conv), got {out_indices}')
-        if not -1 <= frozen_stages <= self.num_outputs:
-            raise ValueError(f'frozen_stages must lie in [-1, {self.num_outputs}], got {frozen_stages}')
-        self.widen_factor, self.out_indices = widen_factor, out_indices
-        self.frozen_stages, self.norm_eval, self.stem_stride = frozen_stages, norm_eval, stem_stride
+        self.widen_factor = widen_factor
         self.conv_cfg = conv_cfg
-        self.deployed = False
+        self._set_output_args(out_indices, frozen_stages, norm_eval, stem_stride, self.num_outputs,
+                              '0-3: stages at strides 4/8/16/32, 4: final 1x1 conv')
 
         def width(c):
             return make_divisible(c * widen_factor, self.channel_divisor)

@@ -1,5 +1,5 @@
 """What every stage-structured backbone of tessera-core shares: outputs by index, freezing, norm_eval."""
-from typing import List, Tuple
+from typing import List, Sequence, Tuple
 
 import torch
 from mmengine.model import BaseModule
@@ -22,6 +22,25 @@ class StagedBackbone(BaseModule):
 
     Shapes: (N, C, H, W) -> tuple of (N, C_i, H_i, W_i), one per out index.
     """
+
+    def _set_output_args(self, out_indices: Sequence[int], frozen_stages: int, norm_eval: bool, stem_stride: int,
+                         num_outputs: int, legend: str) -> None:
+        """Check and store the arguments every staged backbone takes (errors list the valid values).
+
+        ``num_outputs`` is how many out indices exist; ``legend`` says what they are, e.g.
+        ``'0-3: stages at strides 4/8/16/32, 4: final 1x1 conv'``.
+        """
+        if stem_stride not in (1, 2):
+            raise ValueError(f'invalid stem_stride {stem_stride!r}; valid: 1 (small images), 2 (paper)')
+        out_indices = tuple(out_indices)
+        if not out_indices or not all(isinstance(i, int) and 0 <= i < num_outputs for i in out_indices):
+            raise ValueError(f'out_indices must be a non-empty sequence of ints in [0, {num_outputs - 1}] '
+                             f'({legend}), got {out_indices}')
+        if not -1 <= frozen_stages <= num_outputs:
+            raise ValueError(f'frozen_stages must lie in [-1, {num_outputs}], got {frozen_stages}')
+        self.out_indices, self.frozen_stages, self.norm_eval = out_indices, frozen_stages, norm_eval
+        self.stem_stride = stem_stride
+        self.deployed = False
 
     def _parts(self) -> List[nn.Module]:
         """Stem, then the module of every out index that was built."""
