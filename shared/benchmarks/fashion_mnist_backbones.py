@@ -13,6 +13,7 @@ Usage::
 import argparse
 import glob
 import os.path as osp
+import re
 
 import yaml
 from mmengine.config import Config
@@ -24,17 +25,28 @@ from tessera_core.registry import MODELS
 
 PACKAGE_ROOT = osp.dirname(tessera_core.__file__)
 BASELINE = 'resnet18_fashion-mnist'
+RECIPE = 'fashion_mnist_backbones.py'  # the shared schedule: only configs trained with it compare
+
+
+def uses_recipe(config: str) -> bool:
+    """Whether ``config`` or a config it inherits (``_base_``, followed on disk) uses :data:`RECIPE`."""
+    text = open(config).read()
+    if RECIPE in text:
+        return True
+    bases = re.findall(r"['\"]([^'\"]+\.py)['\"]", text.split('_base_', 1)[1].split('\n\n', 1)[0]) \
+        if '_base_' in text else []
+    return any(uses_recipe(osp.normpath(osp.join(osp.dirname(config), b))) for b in bases)
 METRIC = 'Top 1 Accuracy'
 
 
 def fashion_mnist_models(root: str = PACKAGE_ROOT):
-    """Metafile entries trained on Fashion-MNIST: list of dicts (name, config, status, top1)."""
+    """Metafile entries trained with the shared recipe: list of dicts (name, config, status, top1)."""
     rows = []
     for path in sorted(glob.glob(osp.join(root, 'configs', '*', 'metafile.yml'))):
         with open(path) as f:
             meta = yaml.safe_load(f)
         for model in meta.get('Models', []):
-            if not str(model['Metadata'].get('Training Data', '')).startswith('Fashion-MNIST'):
+            if not uses_recipe(osp.join(root, model['Config'])):
                 continue
             top1 = None
             for result in model.get('Results') or []:
