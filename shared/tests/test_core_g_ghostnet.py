@@ -20,6 +20,7 @@ from tessera_core.models.backbones.g_ghost_regnet import RegNetXBlock
 from tessera_core.models.layers import ConvBnAct, GGhostStage, g_ghost_split
 from tessera_core.registry import MODELS
 from tessera_core.structures import ClsDataSample
+from tessera_core.testing import randomise_batchnorms
 
 CONFIG = Path(tessera_core.__file__).parent / 'configs/g_ghostnet/g-ghost-regnetx-3.2gf_fashion-mnist.py'
 # a small custom arch (fast tests): 2 plain + 2 G-Ghost stages, as the official '600mf' layout
@@ -33,18 +34,6 @@ def _classifier(arch='3.2gf', num_classes=1000):
         neck=dict(type='GlobalAveragePooling'),
         head=dict(type='LinearClsHead', num_classes=num_classes, in_channels=widths[-1], dropout=0.2),
         data_preprocessor=dict(type='ClsDataPreprocessor', mean=[0, 0, 0], std=[1, 1, 1]))
-
-
-def _randomise_batchnorms(model):
-    g = torch.Generator().manual_seed(1)
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            n = m.num_features
-            m.running_mean.copy_(torch.randn(n, generator=g) * 0.2)
-            m.running_var.copy_(torch.rand(n, generator=g) * 1.5 + 0.5)
-            m.weight.data.copy_(torch.rand(n, generator=g) + 0.5)
-            m.bias.data.copy_(torch.randn(n, generator=g) * 0.2)
-    return model
 
 
 def _conv_bn_eval(m: ConvBnAct, x):
@@ -73,7 +62,7 @@ def test_split_rounds_complex_channels_down(width, ratio, divisor, split):
 def test_stage_equals_the_written_out_formula():
     torch.manual_seed(0)
     block = partial(RegNetXBlock, group_width=4)
-    stage = _randomise_batchnorms(GGhostStage(block, 8, 16, num_blocks=4, stride=2, cheap_ratio=0.5,
+    stage = randomise_batchnorms(GGhostStage(block, 8, 16, num_blocks=4, stride=2, cheap_ratio=0.5,
                                               channel_divisor=3)).eval()
     c, g = stage.complex_channels, stage.cheap_channels
     assert (c, g) == (6, 10) and len(stage.complex_blocks) == 2
@@ -115,12 +104,12 @@ def test_stage_is_generic_over_the_block():
 
 
 def test_regnetx_block():
-    blk = _randomise_batchnorms(RegNetXBlock(32, 48, stride=2, group_width=16)).eval()
+    blk = randomise_batchnorms(RegNetXBlock(32, 48, stride=2, group_width=16)).eval()
     assert blk.conv2.conv.groups == 3 and blk.conv2.conv.stride == (2, 2)
     assert blk.shortcut.conv.weight.shape == (48, 32, 1, 1) and blk.shortcut.conv.stride == (2, 2)
     x = torch.randn(2, 32, 9, 9)
     assert blk(x).shape == (2, 48, 5, 5)
-    keep = _randomise_batchnorms(RegNetXBlock(24, 24, group_width=8)).eval()
+    keep = randomise_batchnorms(RegNetXBlock(24, 24, group_width=8)).eval()
     assert keep.shortcut is None and keep.conv2.conv.groups == 3
     x = torch.randn(2, 24, 6, 6)
     assert torch.allclose(keep(x), torch.relu(keep.conv3(keep.conv2(keep.conv1(x))) + x))
@@ -262,7 +251,7 @@ def test_gradients_reach_every_parameter():
 
 
 def test_switch_to_deploy_keeps_outputs():
-    net = _randomise_batchnorms(GGhostRegNet(TINY, out_indices=(0, 1, 2, 3))).eval()
+    net = randomise_batchnorms(GGhostRegNet(TINY, out_indices=(0, 1, 2, 3))).eval()
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
         feats = net(x)

@@ -14,6 +14,7 @@ from tessera_core.models.backbones.ghostnet import GhostNet
 from tessera_core.models.converters.timm_ghostnet import backbone_key_map, convert_timm_ghostnet, main
 from tessera_core.models.layers import GhostBottleneck, GhostModule, SqueezeExcitation
 from tessera_core.models.utils import make_divisible
+from tessera_core.testing import randomise_batchnorms
 
 
 TIMM_NAMES = {0.5: 'ghostnet_050', 1.0: 'ghostnet_100', 1.3: 'ghostnet_130'}
@@ -27,19 +28,6 @@ def _classifier(widen_factor=1.0, num_classes=1000):
         head=dict(type='ConvClsHead', num_classes=num_classes, in_channels=head_in, mid_channels=1280,
                   dropout=0.2),
         data_preprocessor=dict(type='ClsDataPreprocessor', mean=[0, 0, 0], std=[1, 1, 1]))
-
-
-def _randomise_batchnorms(model):
-    """Non-trivial running statistics and affine parameters, so BN mistakes show up in eval mode."""
-    g = torch.Generator().manual_seed(1)
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            n = m.num_features
-            m.running_mean.copy_(torch.randn(n, generator=g) * 0.2)
-            m.running_var.copy_(torch.rand(n, generator=g) * 1.5 + 0.5)
-            m.weight.data.copy_(torch.rand(n, generator=g) + 0.5)
-            m.bias.data.copy_(torch.randn(n, generator=g) * 0.2)
-    return model
 
 
 # ---------------------------------------------------------------- building blocks
@@ -128,7 +116,7 @@ def test_macs_at_224():
 @pytest.mark.parametrize('widen_factor', [0.5, 1.0, 1.3])
 def test_timm_weights_give_same_logits(widen_factor):
     import timm  # a dev requirement (requirements-dev.txt), present in every test environment
-    ref = _randomise_batchnorms(timm.create_model(TIMM_NAMES[widen_factor])).eval()
+    ref = randomise_batchnorms(timm.create_model(TIMM_NAMES[widen_factor])).eval()
     ours = _classifier(widen_factor).eval()
     ours.load_state_dict(convert_timm_ghostnet(ref.state_dict()), strict=True)
     x = torch.randn(2, 3, 224, 224)
@@ -178,7 +166,7 @@ def test_converter_file_round_trip(tmp_path):
 # ---------------------------------------------------------------- deploy
 
 def test_switch_to_deploy_folds_every_batchnorm():
-    model = _randomise_batchnorms(_classifier(1.0)).eval()
+    model = randomise_batchnorms(_classifier(1.0)).eval()
     backbone = GhostNet(out_indices=(0, 1, 2, 3, 4))
     backbone.load_state_dict(model.backbone.state_dict())
     backbone.eval()

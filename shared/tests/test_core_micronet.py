@@ -20,6 +20,7 @@ from tessera_core.models.layers import (ChannelShuffle, DynamicShiftMax, MicroFa
                                         MicroFactorizedPointwiseConv, channel_shuffle_index, group_shift_index)
 from tessera_core.registry import MODELS
 from tessera_core.structures import ClsDataSample
+from tessera_core.testing import randomise_batchnorms
 
 CONFIG_DIR = Path(tessera_core.__file__).parent / 'configs' / 'micronet'
 
@@ -44,18 +45,6 @@ def _classifier(arch, num_classes=1000, **backbone):
         head=dict(type='MicroNetClsHead', num_classes=num_classes, in_channels=final,
                   mid_channels=setting['head_channels'], dropout=setting['dropout']),
         data_preprocessor=dict(type='ClsDataPreprocessor', mean=[0, 0, 0], std=[1, 1, 1]))
-
-
-def _randomise_batchnorms(model):
-    g = torch.Generator().manual_seed(1)
-    for m in model.modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm):
-            n = m.num_features
-            m.running_mean.copy_(torch.randn(n, generator=g) * 0.2)
-            m.running_var.copy_(torch.rand(n, generator=g) * 1.5 + 0.5)
-            m.weight.data.copy_(torch.rand(n, generator=g) + 0.5)
-            m.bias.data.copy_(torch.randn(n, generator=g) * 0.2)
-    return model
 
 
 # ---------------------------------------------------------------- Dynamic Shift-Max
@@ -308,7 +297,7 @@ def test_params_and_madds_at_224(arch):
 
 
 def test_deploy_folds_every_batchnorm_and_keeps_outputs():
-    model = _randomise_batchnorms(_classifier('m1')).eval()
+    model = randomise_batchnorms(_classifier('m1')).eval()
     backbone = MicroNet(arch='m1', out_indices=(0, 1, 2, 3, 4))
     backbone.load_state_dict(model.backbone.state_dict())
     backbone.eval()
@@ -328,7 +317,7 @@ def test_deploy_folds_every_batchnorm_and_keeps_outputs():
 
 def test_head_matches_the_official_classifier():
     head = MicroNetClsHead(num_classes=5, in_channels=8, mid_channels=6, dropout=0.1).eval()
-    _randomise_batchnorms(head)
+    randomise_batchnorms(head)
     x = torch.randn(3, 8, 4, 4) * 4
     hswish = lambda t: t * torch.clamp(t + 3, 0, 6) / 6  # noqa: E731
     h = hswish(torch.clamp(x, 0, 6).mean(dim=(2, 3)))  # ReLU6 -> pool -> h-swish

@@ -20,6 +20,7 @@ from tessera_core.models.backbones.mobilenet_v2 import InvertedResidual
 from tessera_core.models.layers import DCDConv2d
 from tessera_core.registry import MODELS
 from tessera_core.structures import ClsDataSample
+from tessera_core.testing import randomise_batchnorms
 
 
 def _classifier(widen_factor=1.0, num_classes=1000):
@@ -29,18 +30,6 @@ def _classifier(widen_factor=1.0, num_classes=1000):
         head=dict(type='LinearClsHead', num_classes=num_classes, in_channels=1280 if widen_factor <= 1 else
                   int(1280 * widen_factor) // 8 * 8, dropout=0.2),
         data_preprocessor=dict(type='ClsDataPreprocessor', mean=[0, 0, 0], std=[1, 1, 1]))
-
-
-def _randomise_batchnorms(model):
-    g = torch.Generator().manual_seed(1)
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            n = m.num_features
-            m.running_mean.copy_(torch.randn(n, generator=g) * 0.2)
-            m.running_var.copy_(torch.rand(n, generator=g) * 1.5 + 0.5)
-            m.weight.data.copy_(torch.rand(n, generator=g) + 0.5)
-            m.bias.data.copy_(torch.randn(n, generator=g) * 0.2)
-    return model
 
 
 # ---------------------------------------------------------------- exact sizes and torchvision equivalence
@@ -54,7 +43,7 @@ def test_parameter_counts_match_torchvision(widen_factor, params):
 
 
 def test_torchvision_weights_give_the_same_logits():
-    ref = _randomise_batchnorms(torchvision.models.mobilenet_v2()).eval()
+    ref = randomise_batchnorms(torchvision.models.mobilenet_v2()).eval()
     ours = _classifier().eval()
     ours_sd, ref_sd = ours.state_dict(), ref.state_dict()
     assert len(ours_sd) == len(ref_sd)
@@ -147,7 +136,7 @@ def test_frozen_stages_and_norm_eval():
 
 
 def test_switch_to_deploy_folds_every_batchnorm():
-    net = _randomise_batchnorms(MobileNetV2(out_indices=(0, 1, 2, 3, 4))).eval()
+    net = randomise_batchnorms(MobileNetV2(out_indices=(0, 1, 2, 3, 4))).eval()
     x = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
         feats = net(x)
