@@ -1,0 +1,60 @@
+"""The measurement scripts under shared/benchmarks: scalar reading picks the latest run that logged the
+key and names the logged keys otherwise; the robustness script's norm summary equals the per-layer
+closed forms and its table carries every requested attack; plotting writes a PNG."""
+import importlib.util
+import json
+import os.path as osp
+
+import pytest
+import torch
+from torch import nn
+
+from tessera_core.analysis import module_operator_norm
+
+BENCHMARKS = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'benchmarks')
+
+
+def _script(name):
+    spec = importlib.util.spec_from_file_location(name, osp.join(BENCHMARKS, f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _write_run(work_dir, stamp, records):
+    path = work_dir / stamp / 'vis_data'
+    path.mkdir(parents=True)
+    (path / 'scalars.json').write_text(''.join(json.dumps(r) + '\n' for r in records))
+
+
+def test_read_scalars_takes_the_latest_run_that_logged_the_key(tmp_path):
+    plot_scalars = _script('plot_scalars')
+    _write_run(tmp_path, '20260101_000000', [dict(step=1, op_norm_sum=5.0), dict(step=2, op_norm_sum=4.0)])
+    _write_run(tmp_path, '20260102_000000', [dict(step=3, op_norm_sum=3.0)])
+    _write_run(tmp_path, '20260103_000000', [dict(step=1, **{'accuracy/top1': 90.0})])  # a later `mim test`
+    assert plot_scalars.read_scalars(str(tmp_path), 'op_norm_sum') == ([3], [3.0])
+    with pytest.raises(KeyError, match=r"'lr' was never logged.*accuracy/top1.*op_norm_sum"):
+        plot_scalars.read_scalars(str(tmp_path), 'lr')
+    with pytest.raises(FileNotFoundError, match='no \\*/vis_data/scalars.json'):
+        plot_scalars.read_scalars(str(tmp_path / 'missing'), 'lr')
+    plot_scalars.main(['--run', 'a', str(tmp_path), '--key', 'op_norm_sum', '--out', str(tmp_path / 'p.png')])
+    assert (tmp_path / 'p.png').stat().st_size > 1000
+
+
+def test_robustness_norm_summary_and_table():
+    robustness = _script('norm_decay_robustness')
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 3, stride=2), nn.Flatten(),
+                          nn.Linear(4, 2))
+    norms = robustness.operator_norms(model)
+    layers = [model[0], model[2], model[4]]
+    for norm in ('l1', 'linf'):
+        values = [module_operator_norm(m, norm).item() for m in layers]
+        assert norms[f'{norm}_sum'] == pytest.approx(sum(values))
+        assert norms[f'{norm}_max'] == pytest.approx(max(values))
+    assert norms['layers'] == 3
+    row = dict(name='plain', **norms, train_top1=95.0, test_top1=90.0, gap=5.0, attack_clean=89.5,
+               **{'fgsm@2': 60.0, 'pgd10@2': 50.0})
+    table = robustness.markdown_table([row], eps=[2.0], steps=10).splitlines()
+    assert table[0].split('|')[-3:-1] == [' fgsm@2 ', ' pgd10@2 ']
+    assert table[2].startswith('| plain |') and '+5.00' in table[2] and table[2].endswith('| 60.00 | 50.00 |')
