@@ -1,6 +1,7 @@
 from .darts_network import AuxiliaryHeadCIFAR, Cell, DARTSNetwork, drop_path
 from .heads import AuxiliaryClsHead
 from .operations import OPS, PRIMITIVES, DilConv, FactorizedReduce, ReLUConvBN, SepConv, Zero, build_op
+from .search import DARTSSearchBackbone, MixedOp, PartialChannelMixedOp, SearchCell  # noqa: F401
 
 __all__ = ['AuxiliaryHeadCIFAR', 'Cell', 'DARTSNetwork', 'drop_path', 'AuxiliaryClsHead', 'OPS', 'PRIMITIVES',
            'DilConv', 'FactorizedReduce', 'ReLUConvBN', 'SepConv', 'Zero', 'build_op']
