@@ -1,6 +1,13 @@
 from .backbones import QuantResNet
-from .layers import LSQConv2d, LSQLinear
-from .quantizers import SUPPORTED_BITS, LSQQuantizer, check_bits, grad_scale, quant_range, round_pass
+from .converter import CONVERTIBLE_LAYERS, convert_to_quantized, convertible_layer_names
+from .layers import LSQConv2d, LSQLinear, QuantConv2d, QuantLinear
+from .quantized_model import QuantizedModel
+from .quantizers import (FULL_PRECISION_BITS, SUPPORTED_BITS, LSQQuantizer, N2UQActivationQuantizer,
+                         N2UQWeightQuantizer, QuantLevels, Quantizer, build_quantizer, check_bits, grad_scale,
+                         quant_range, round_pass)
 
-__all__ = ['QuantResNet', 'LSQConv2d', 'LSQLinear', 'SUPPORTED_BITS', 'LSQQuantizer', 'check_bits', 'grad_scale',
-           'quant_range', 'round_pass']
+__all__ = ['QuantResNet', 'LSQConv2d', 'LSQLinear', 'QuantConv2d', 'QuantLinear', 'QuantizedModel',
+           'CONVERTIBLE_LAYERS', 'convert_to_quantized', 'convertible_layer_names', 'FULL_PRECISION_BITS',
+           'SUPPORTED_BITS', 'LSQQuantizer', 'N2UQActivationQuantizer', 'N2UQWeightQuantizer', 'QuantLevels',
+           'Quantizer', 'build_quantizer', 'check_bits', 'grad_scale', 'quant_range', 'round_pass']
+from .binary import BinaryConv2d, ReActNet, RPReLU, RSign  # noqa: F401  (ReActNet / AdamBNN)

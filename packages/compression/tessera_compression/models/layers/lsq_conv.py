@@ -1,31 +1,31 @@
-"""LSQ-quantized convolution, usable wherever mmcv builds convolutions from a config.
+"""LSQ-quantized convolution: :class:`QuantConv2d` with LSQ quantizers, configured by bit widths.
 
 Learned Step Size Quantization, Esser et al., ICLR 2020, arXiv:1902.08153 (no official code).
 
 ``conv_cfg=dict(type='LSQConv2d', w_bits=4, a_bits=4)`` in any backbone that builds its
 convolutions with ``mmcv.cnn.build_conv_layer`` (e.g. tessera-core's ``ResNet``) quantizes the
 weights (signed, ``w_bits``) and the input activations (unsigned by default, ``a_bits``) of
-every such convolution. The layer is registered in mmengine's root ``MODELS`` registry, which is
-what mmcv 2.x's ``build_conv_layer`` searches (mmcv 1.x called it ``CONV_LAYERS``), and in
-tessera-compression's ``MODELS``.
+every such convolution. It is ``QuantConv2d(weight_quantizer=dict(type='LSQQuantizer',
+bits=w_bits, kind='weight'), act_quantizer=dict(type='LSQQuantizer', bits=a_bits,
+kind='activation', signed=a_signed))``. Registered in mmengine's root ``MODELS``, which is what
+mmcv 2.x's ``build_conv_layer`` searches, and in tessera-compression's ``MODELS``.
 """
 from typing import Optional
 
-import torch
 from mmengine.registry import MODELS as MMCV_CONV_LAYERS  # mmcv 2.x builds conv layers from here
-from torch import nn
 
 from tessera_compression.registry import MODELS
 
-from ..quantizers import LSQQuantizer, check_bits
+from ..quantizers import check_bits
+from .quant_conv import QuantConv2d
 
 __all__ = ['LSQConv2d']
 
 
 @MODELS.register_module()
 @MMCV_CONV_LAYERS.register_module()
-class LSQConv2d(nn.Conv2d):
-    """``nn.Conv2d`` on LSQ fake-quantized weights and inputs.
+class LSQConv2d(QuantConv2d):
+    """``QuantConv2d`` with LSQ weight and input quantizers.
 
     Args:
         in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
@@ -42,14 +42,12 @@ class LSQConv2d(nn.Conv2d):
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
                  groups: int = 1, bias: bool = True, padding_mode: str = 'zeros', w_bits: Optional[int] = 4,
                  a_bits: Optional[int] = 4, a_signed: bool = False):
-        super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=padding,
-                         dilation=dilation, groups=groups, bias=bias, padding_mode=padding_mode)
-        self.w_bits = check_bits(w_bits, 'w_bits', allow_none=True)
-        self.a_bits = check_bits(a_bits, 'a_bits', allow_none=True)
-        self.weight_quantizer = (LSQQuantizer(w_bits, kind='weight') if w_bits is not None
-                                 else nn.Identity())
-        self.act_quantizer = (LSQQuantizer(a_bits, kind='activation', signed=a_signed) if a_bits is not None
-                              else nn.Identity())
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self._conv_forward(self.act_quantizer(x), self.weight_quantizer(self.weight), self.bias)
+        w_bits = check_bits(w_bits, 'w_bits', allow_none=True)
+        a_bits = check_bits(a_bits, 'a_bits', allow_none=True)
+        super().__init__(
+            in_channels, out_channels, kernel_size, stride=stride, padding=padding, dilation=dilation,
+            groups=groups, bias=bias, padding_mode=padding_mode,
+            weight_quantizer=None if w_bits is None else dict(type='LSQQuantizer', bits=w_bits, kind='weight'),
+            act_quantizer=None if a_bits is None else dict(type='LSQQuantizer', bits=a_bits, kind='activation',
+                                                           signed=a_signed))
+        self.w_bits, self.a_bits = w_bits, a_bits

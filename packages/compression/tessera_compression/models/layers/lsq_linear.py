@@ -1,4 +1,4 @@
-"""LSQ-quantized fully connected layer.
+"""LSQ-quantized fully connected layer: :class:`QuantLinear` with LSQ quantizers, configured by bit widths.
 
 Learned Step Size Quantization, Esser et al., ICLR 2020, arXiv:1902.08153 (no official code).
 Registered in mmengine's root ``MODELS`` (so ``build_linear_layer``-style builders of mmcv/mmdet
@@ -6,22 +6,20 @@ find it from any scope) and in tessera-compression's ``MODELS``.
 """
 from typing import Optional
 
-import torch
-import torch.nn.functional as F
 from mmengine.registry import MODELS as MMENGINE_MODELS
-from torch import nn
 
 from tessera_compression.registry import MODELS
 
-from ..quantizers import LSQQuantizer, check_bits
+from ..quantizers import check_bits
+from .quant_linear import QuantLinear
 
 __all__ = ['LSQLinear']
 
 
 @MODELS.register_module()
 @MMENGINE_MODELS.register_module()
-class LSQLinear(nn.Linear):
-    """``nn.Linear`` on LSQ fake-quantized weights and inputs.
+class LSQLinear(QuantLinear):
+    """``QuantLinear`` with LSQ weight and input quantizers.
 
     Args:
         in_features, out_features, bias: As ``nn.Linear``. The bias stays full precision.
@@ -34,13 +32,11 @@ class LSQLinear(nn.Linear):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, w_bits: Optional[int] = 4,
                  a_bits: Optional[int] = 4, a_signed: bool = False):
-        super().__init__(in_features, out_features, bias=bias)
-        self.w_bits = check_bits(w_bits, 'w_bits', allow_none=True)
-        self.a_bits = check_bits(a_bits, 'a_bits', allow_none=True)
-        self.weight_quantizer = (LSQQuantizer(w_bits, kind='weight') if w_bits is not None
-                                 else nn.Identity())
-        self.act_quantizer = (LSQQuantizer(a_bits, kind='activation', signed=a_signed) if a_bits is not None
-                              else nn.Identity())
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.linear(self.act_quantizer(x), self.weight_quantizer(self.weight), self.bias)
+        w_bits = check_bits(w_bits, 'w_bits', allow_none=True)
+        a_bits = check_bits(a_bits, 'a_bits', allow_none=True)
+        super().__init__(
+            in_features, out_features, bias=bias,
+            weight_quantizer=None if w_bits is None else dict(type='LSQQuantizer', bits=w_bits, kind='weight'),
+            act_quantizer=None if a_bits is None else dict(type='LSQQuantizer', bits=a_bits, kind='activation',
+                                                           signed=a_signed))
+        self.w_bits, self.a_bits = w_bits, a_bits

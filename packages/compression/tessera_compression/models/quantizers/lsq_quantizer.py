@@ -30,21 +30,11 @@ from torch import nn
 
 from tessera_compression.registry import MODELS
 
+from .base import SUPPORTED_BITS, QuantLevels, Quantizer, check_bits
+
 __all__ = ['SUPPORTED_BITS', 'check_bits', 'quant_range', 'grad_scale', 'round_pass', 'LSQQuantizer']
 
-# Bit widths of the quantized layers of this package.
-SUPPORTED_BITS: Tuple[int, ...] = (2, 3, 4, 5, 6, 7, 8)
 KINDS: Tuple[str, ...] = ('weight', 'activation')
-
-
-def check_bits(bits, name: str = 'bits', allow_none: bool = False) -> Optional[int]:
-    """Return ``bits`` if supported, else raise a ValueError listing the valid values."""
-    if bits is None and allow_none:
-        return None
-    if isinstance(bits, bool) or not isinstance(bits, int) or bits not in SUPPORTED_BITS:
-        valid = list(SUPPORTED_BITS) + (['None (full precision)'] if allow_none else [])
-        raise ValueError(f'unsupported {name}={bits!r}; valid: {valid}')
-    return bits
 
 
 def quant_range(bits: int, signed: bool) -> Tuple[int, int]:
@@ -58,16 +48,17 @@ def quant_range(bits: int, signed: bool) -> Tuple[int, int]:
 def grad_scale(x: torch.Tensor, scale: float) -> torch.Tensor:
     """Identity in the forward pass; multiplies the gradient by ``scale`` in the backward pass."""
     y = x * scale
-    return (x - y).detach() + y
+    return x.detach() + (y - y.detach())
 
 
 def round_pass(x: torch.Tensor) -> torch.Tensor:
-    """``round(x)`` in the forward pass; straight-through (identity) gradient."""
-    return (x.round() - x).detach() + x
+    """``round(x)`` in the forward pass (exactly: the added term is ``x - x = 0``); straight-through
+    (identity) gradient."""
+    return x.detach().round() + (x - x.detach())
 
 
 @MODELS.register_module()
-class LSQQuantizer(nn.Module):
+class LSQQuantizer(Quantizer):
     """Fake-quantizes a tensor to ``bits`` bits with one learned step size (LSQ).
 
     Args:
@@ -86,8 +77,7 @@ class LSQQuantizer(nn.Module):
     """
 
     def __init__(self, bits: int = 4, kind: str = 'weight', signed: Optional[bool] = None):
-        super().__init__()
-        self.bits = check_bits(bits)
+        super().__init__(bits)
         if kind not in KINDS:
             raise ValueError(f'unknown quantizer kind {kind!r}; valid: {list(KINDS)}')
         self.kind = kind
@@ -131,9 +121,25 @@ class LSQQuantizer(nn.Module):
         s = grad_scale(self.step_size, self.grad_scale_factor(x))
         return round_pass(torch.clamp(x / s, -self.q_n, self.q_p)), s
 
+    @property
+    def qmin(self) -> int:
+        return -self.q_n
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         codes, s = self.quantize_int(x)
         return codes * s
+
+    def integer_levels(self, x: torch.Tensor) -> QuantLevels:
+        """Codes ``round(clip(x / s, -Q_N, Q_P))`` (int64), scale ``s`` (shape ()), zero point 0."""
+        codes, s = self.quantize_int(x)
+        return QuantLevels(codes.detach().round().long(), s.detach().reshape(()), 0.0)
+
+    def is_calibrated(self) -> bool:
+        """True once the step size has been initialised from data (or loaded)."""
+        return bool(self.initialized)
+
+    def config(self) -> dict:
+        return dict(type='LSQQuantizer', bits=self.bits, kind=self.kind, signed=self.signed)
 
     def extra_repr(self) -> str:
         return f'bits={self.bits}, kind={self.kind!r}, signed={self.signed}, range=[-{self.q_n}, {self.q_p}]'
