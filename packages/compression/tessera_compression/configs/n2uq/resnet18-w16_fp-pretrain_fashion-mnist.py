@@ -6,7 +6,7 @@
 # tested on the 10,000 test images. Its last checkpoint (epoch_1.pth in the default work dir
 # work_dirs/resnet18-w16_fp-pretrain_fashion-mnist) is where the QAT configs start (load_from), as
 # the official N2UQ code starts from real-valued pretrained weights.
-_base_ = ['../_base_/default_runtime.py']
+_base_ = ['../_base_/datasets/fashion_mnist.py', '../_base_/default_runtime.py']
 
 model = dict(
     type='ImageClassifier',
@@ -17,22 +17,6 @@ model = dict(
               loss=dict(type='LabelSmoothLoss', label_smooth_val=0.1), topk=(1,)),
 )
 
-# Fashion-MNIST from Debian's dataset-fashion-mnist (tessera-core's FashionMNIST), one process.
-dataset_type = 'FashionMNIST'
-data_root = '/usr/share/datasets/fashion-mnist'
-train_pipeline = [dict(type='RandomShiftCrop', padding=2), dict(type='PackClsInputs')]
-test_pipeline = [dict(type='PackClsInputs')]
-train_dataloader = dict(
-    batch_size=128, num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(type=dataset_type, data_root=data_root, split='train', pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=500, num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type=dataset_type, data_root=data_root, split='test', pipeline=test_pipeline))
-test_dataloader = val_dataloader
-val_evaluator = dict(type='Accuracy', topk=(1, 5))
-test_evaluator = val_evaluator
 
 max_epochs = 1
 warmup_iters = 47  # a tenth of the 469 iterations of one epoch

@@ -9,7 +9,7 @@
 # The official code trains with a distributional (KD) loss from a real-valued ResNet-34 teacher;
 # no teacher exists here, so the loss is label-smoothed cross-entropy (0.1, the official
 # CrossEntropyLabelSmooth default).
-_base_ = ['../_base_/default_runtime.py']
+_base_ = ['../_base_/datasets/fashion_mnist.py', '../_base_/default_runtime.py']
 
 model = dict(
     type='ImageClassifier',
@@ -21,22 +21,7 @@ model = dict(
               loss=dict(type='LabelSmoothLoss', label_smooth_val=0.1), topk=(1,)),
 )
 
-# Fashion-MNIST from Debian's dataset-fashion-mnist (tessera-core's FashionMNIST), one process.
-dataset_type = 'FashionMNIST'
-data_root = '/usr/share/datasets/fashion-mnist'
-train_pipeline = [dict(type='RandomShiftCrop', padding=2), dict(type='PackClsInputs')]
-test_pipeline = [dict(type='PackClsInputs')]
-train_dataloader = dict(
-    batch_size=256, num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(type=dataset_type, data_root=data_root, split='train', pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=500, num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type=dataset_type, data_root=data_root, split='test', pipeline=test_pipeline))
-test_dataloader = val_dataloader
-val_evaluator = dict(type='Accuracy', topk=(1, 5))
-test_evaluator = val_evaluator
+train_dataloader = dict(batch_size=256)
 
 # Official optimizer (AdamBNN/ReActNet train.py): Adam(betas=(0.9, 0.999)), lr 1.25e-3 for batch 256,
 # lr * (1 - t / T) decay; weight decay only on the 4-D parameters (convolution weights and the

@@ -22,14 +22,14 @@ from torch import nn
 
 from tessera_compression.registry import MODELS
 
-from ..quantizers import FULL_PRECISION_BITS, Quantizer, build_quantizer
+from .quantized_layer import QuantizedLayerMixin
 
 __all__ = ['QuantConv2d']
 
 
 @MODELS.register_module()
 @MMCV_CONV_LAYERS.register_module()
-class QuantConv2d(nn.Conv2d):
+class QuantConv2d(QuantizedLayerMixin, nn.Conv2d):
     """``nn.Conv2d`` on fake-quantized weights and inputs.
 
     Args:
@@ -53,24 +53,7 @@ class QuantConv2d(nn.Conv2d):
                  weight_quantizer: Optional[dict] = None, act_quantizer: Optional[dict] = None):
         super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=padding,
                          dilation=dilation, groups=groups, bias=bias, padding_mode=padding_mode)
-        self.weight_quantizer = build_quantizer(weight_quantizer, 'weight_quantizer') or nn.Identity()
-        self.act_quantizer = build_quantizer(act_quantizer, 'act_quantizer') or nn.Identity()
-
-    @property
-    def weight_bits(self) -> int:
-        """Bits of the weights (32 = full precision)."""
-        q = self.weight_quantizer
-        return q.bits if isinstance(q, Quantizer) else FULL_PRECISION_BITS
-
-    @property
-    def act_bits(self) -> int:
-        """Bits of the input activations (32 = full precision)."""
-        q = self.act_quantizer
-        return q.bits if isinstance(q, Quantizer) else FULL_PRECISION_BITS
-
-    def quantized_weight(self) -> torch.Tensor:
-        """The fake-quantized weight, shape (out_channels, in_channels / groups, k_h, k_w)."""
-        return self.weight_quantizer(self.weight)
+        self._build_quantizers(weight_quantizer, act_quantizer)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self._conv_forward(self.act_quantizer(x), self.quantized_weight(), self.bias)
@@ -84,11 +67,4 @@ class QuantConv2d(nn.Conv2d):
         new = cls(conv.in_channels, conv.out_channels, conv.kernel_size, stride=conv.stride, padding=conv.padding,
                   dilation=conv.dilation, groups=conv.groups, bias=conv.bias is not None,
                   padding_mode=conv.padding_mode, weight_quantizer=weight_quantizer, act_quantizer=act_quantizer)
-        new.to(device=conv.weight.device, dtype=conv.weight.dtype)
-        with torch.no_grad():
-            new.weight.copy_(conv.weight)
-            new.weight.requires_grad_(conv.weight.requires_grad)
-            if conv.bias is not None:
-                new.bias.copy_(conv.bias)
-                new.bias.requires_grad_(conv.bias.requires_grad)
-        return new.train(conv.training)
+        return new._copy_float_layer(conv)

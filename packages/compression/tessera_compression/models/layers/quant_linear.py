@@ -13,14 +13,14 @@ from torch import nn
 
 from tessera_compression.registry import MODELS
 
-from ..quantizers import FULL_PRECISION_BITS, Quantizer, build_quantizer
+from .quantized_layer import QuantizedLayerMixin
 
 __all__ = ['QuantLinear']
 
 
 @MODELS.register_module()
 @MMENGINE_MODELS.register_module()
-class QuantLinear(nn.Linear):
+class QuantLinear(QuantizedLayerMixin, nn.Linear):
     """``nn.Linear`` on fake-quantized weights and inputs.
 
     Args:
@@ -35,24 +35,7 @@ class QuantLinear(nn.Linear):
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  weight_quantizer: Optional[dict] = None, act_quantizer: Optional[dict] = None):
         super().__init__(in_features, out_features, bias=bias)
-        self.weight_quantizer = build_quantizer(weight_quantizer, 'weight_quantizer') or nn.Identity()
-        self.act_quantizer = build_quantizer(act_quantizer, 'act_quantizer') or nn.Identity()
-
-    @property
-    def weight_bits(self) -> int:
-        """Bits of the weights (32 = full precision)."""
-        q = self.weight_quantizer
-        return q.bits if isinstance(q, Quantizer) else FULL_PRECISION_BITS
-
-    @property
-    def act_bits(self) -> int:
-        """Bits of the input activations (32 = full precision)."""
-        q = self.act_quantizer
-        return q.bits if isinstance(q, Quantizer) else FULL_PRECISION_BITS
-
-    def quantized_weight(self) -> torch.Tensor:
-        """The fake-quantized weight, shape (out_features, in_features)."""
-        return self.weight_quantizer(self.weight)
+        self._build_quantizers(weight_quantizer, act_quantizer)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.linear(self.act_quantizer(x), self.quantized_weight(), self.bias)
@@ -65,11 +48,4 @@ class QuantLinear(nn.Linear):
             raise TypeError(f'from_float expects an nn.Linear, got {type(linear).__name__}')
         new = cls(linear.in_features, linear.out_features, bias=linear.bias is not None,
                   weight_quantizer=weight_quantizer, act_quantizer=act_quantizer)
-        new.to(device=linear.weight.device, dtype=linear.weight.dtype)
-        with torch.no_grad():
-            new.weight.copy_(linear.weight)
-            new.weight.requires_grad_(linear.weight.requires_grad)
-            if linear.bias is not None:
-                new.bias.copy_(linear.bias)
-                new.bias.requires_grad_(linear.bias.requires_grad)
-        return new.train(linear.training)
+        return new._copy_float_layer(linear)
