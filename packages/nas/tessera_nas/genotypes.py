@@ -18,10 +18,12 @@ The published genotypes below are copied from the official repositories
 - ``PC_DARTS_IMAGENET``: yuhuixu1993/PC-DARTS ``genotypes.py`` ``PC_DARTS_image`` (searched on ImageNet).
 - ``PDARTS``: chenxin061/pdarts ``genotypes.py`` ``PDARTS`` (arXiv:1904.12760); 3.4M.
 """
+import os.path as osp
+import random
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, Mapping, Sequence, Tuple, Union
 
-__all__ = ['PRIMITIVES', 'Genotype', 'GENOTYPES', 'get_genotype', 'DARTS_V1', 'DARTS_V2', 'DARTS',
+__all__ = ['PRIMITIVES', 'Genotype', 'GENOTYPES', 'get_genotype', 'random_genotype', 'DARTS_V1', 'DARTS_V2', 'DARTS',
            'PC_DARTS', 'PC_DARTS_IMAGENET', 'PDARTS']
 
 # The DARTS search space, in the order of the official ``PRIMITIVES`` (the order of the
@@ -190,22 +192,77 @@ GENOTYPES: Dict[str, Genotype] = {
 
 
 def get_genotype(genotype: Union[str, Mapping, Genotype]) -> Genotype:
-    """Resolve a genotype given by name (``'DARTS_V2'``), as a dict with the four fields (as
-    written in configs), or as a :class:`Genotype`.
+    """Resolve a genotype given by name (``'DARTS_V2'``), by the path of a JSON file written by a
+    search (``'work_dirs/darts_search/genotype.json'``: any string ending in ``.json``), as
+    ``'random:<seed>'`` (:func:`random_genotype` with that seed), as a dict
+    with the four fields (as written in configs), or as a :class:`Genotype`.
 
     Raises:
         KeyError: unknown name (the message lists the published ones).
+        FileNotFoundError: a ``.json`` path that does not exist.
         TypeError: any other type.
         ValueError: a malformed dict (see :class:`Genotype`).
     """
     if isinstance(genotype, Genotype):
         return genotype
+    if isinstance(genotype, str) and genotype.endswith('.json'):
+        if not osp.isfile(genotype):
+            raise FileNotFoundError(f'genotype JSON file not found: {genotype} (a search writes genotype.json in '
+                                    f'its work dir; or use a published name: {list(GENOTYPES)})')
+        from tessera_nas.derivation import load_genotype_json  # derivation imports this module
+        return load_genotype_json(genotype)
+    if isinstance(genotype, str) and genotype.startswith('random:'):
+        seed = genotype[len('random:'):]
+        if not seed.lstrip('-').isdigit():
+            raise ValueError(f"a random genotype is written 'random:<int seed>', got {genotype!r}")
+        return random_genotype(int(seed))
     if isinstance(genotype, str):
         if genotype not in GENOTYPES:
             raise KeyError(f'unknown genotype {genotype!r}; valid names: {list(GENOTYPES)} '
-                           '(or pass a dict with normal, normal_concat, reduce, reduce_concat)')
+                           "(or the path of a genotype .json file, 'random:<seed>', or a dict with normal, "
+                           'normal_concat, reduce, reduce_concat)')
         return GENOTYPES[genotype]
     if isinstance(genotype, Mapping):
         return Genotype.from_dict(genotype)
     raise TypeError(f'a genotype must be a name, a dict or a Genotype, got {type(genotype).__name__}: '
                     f'{genotype!r}')
+
+
+def random_genotype(seed: int, steps: int = 4, multiplier: int = 4,
+                    primitives: Sequence[str] = tuple(p for p in PRIMITIVES if p != 'none')) -> Genotype:
+    """A genotype drawn uniformly from the DARTS cell space, the same size as the searched ones: for
+    each node of each cell, two distinct input states among the earlier ones and, on each, one of
+    ``primitives`` (default the 7 non-``none`` primitives); the cell concatenates its last
+    ``multiplier`` states. The random baseline of "search vs random" comparisons (DARTS, section 3.3:
+    random architectures from the same space, trained identically).
+
+    Args:
+        seed (int): Seed of the draw (``random.Random(seed)``, independent of global generators).
+        steps (int): Intermediate nodes per cell.
+        multiplier (int): Concatenated states.
+        primitives (Sequence[str]): Candidate operations.
+
+    Returns:
+        Genotype: The same ``seed`` always gives the same genotype.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f'seed must be an int, got {seed!r}')
+    if not isinstance(steps, int) or steps < 1 or not isinstance(multiplier, int) or not 1 <= multiplier <= steps:
+        raise ValueError(f'need steps >= 1 and 1 <= multiplier <= steps, got steps={steps!r}, '
+                         f'multiplier={multiplier!r}')
+    primitives = tuple(primitives)
+    unknown = [p for p in primitives if p not in PRIMITIVES]
+    if not primitives or unknown:
+        raise ValueError(f'primitives must be a non-empty subset of {list(PRIMITIVES)}; unknown: {unknown}')
+    rng = random.Random(seed)
+
+    def cell():
+        edges = []
+        for node in range(steps):
+            for state in sorted(rng.sample(range(node + 2), 2)):
+                edges.append((rng.choice(primitives), state))
+        return edges
+
+    normal, reduce = cell(), cell()
+    concat = list(range(2 + steps - multiplier, steps + 2))
+    return Genotype(normal=normal, normal_concat=concat, reduce=reduce, reduce_concat=concat)

@@ -1,0 +1,1 @@
+from .search_split import SearchSplitDataset  # noqa: F401

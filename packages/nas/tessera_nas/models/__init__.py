@@ -1,3 +1,4 @@
+from .darts_search_classifier import DARTSSearchClassifier  # noqa: F401
 from .darts_network import AuxiliaryHeadCIFAR, Cell, DARTSNetwork, drop_path
 from .heads import AuxiliaryClsHead
 from .operations import OPS, PRIMITIVES, DilConv, FactorizedReduce, ReLUConvBN, SepConv, Zero, build_op
