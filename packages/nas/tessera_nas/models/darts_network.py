@@ -21,7 +21,7 @@ from torch import nn
 from tessera_nas.genotypes import Genotype, get_genotype
 from tessera_nas.registry import MODELS
 
-from .operations import OPS, FactorizedReduce, ReLUConvBN
+from .operations import OPS, FactorizedReduce, ReLUConvBN, darts_stem
 
 __all__ = ['drop_path', 'Cell', 'AuxiliaryHeadCIFAR', 'DARTSNetwork']
 
@@ -183,9 +183,7 @@ class DARTSNetwork(BaseModule):
         self.aux_layer = 2 * layers // 3
 
         stem_channels = stem_multiplier * init_channels
-        self.stem = nn.Sequential(
-            nn.Conv2d(in_channels, stem_channels, 3, padding=1, bias=False),
-            nn.BatchNorm2d(stem_channels))
+        self.stem = darts_stem(in_channels, stem_channels)
         prev_prev, prev, channels = stem_channels, stem_channels, init_channels
         self.cells = nn.ModuleList()
         reduction_prev = False

@@ -19,7 +19,7 @@ from torch import nn
 
 from tessera_nas.genotypes import PRIMITIVES
 
-__all__ = ['PRIMITIVES', 'OPS', 'build_op', 'ReLUConvBN', 'DilConv', 'SepConv', 'Zero',
+__all__ = ['PRIMITIVES', 'OPS', 'build_op', 'darts_stem', 'ReLUConvBN', 'DilConv', 'SepConv', 'Zero',
            'FactorizedReduce']
 
 
@@ -187,3 +187,10 @@ def build_op(name: str, channels: int, stride: int, affine: bool = True) -> nn.M
     if stride not in (1, 2):
         raise ValueError(f'DARTS operations take stride 1 or 2, got {stride}')
     return OPS[name](channels, stride, affine)
+
+
+def darts_stem(in_channels: int, out_channels: int) -> nn.Sequential:
+    """The CIFAR stem of the DARTS search and evaluation networks: 3x3 conv (no bias) + BN.
+    (N, in_channels, H, W) -> (N, out_channels, H, W)."""
+    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
+                         nn.BatchNorm2d(out_channels))

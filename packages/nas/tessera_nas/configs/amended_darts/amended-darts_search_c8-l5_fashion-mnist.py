@@ -4,11 +4,5 @@
 # at the current weights, both Hessian products by central differences (r = 0.01), c = 0.1
 # (see README.md for where the formula and the coefficient come from). A step costs about three
 # first-order steps, so fewer epochs fit the CPU budget.
-_base_ = ['../darts/darts_search_c8-l5_fashion-mnist.py']
+_base_ = ['../darts/darts_search_c8-l5_2nd-order_fashion-mnist.py']  # its 1-epoch schedule
 model = dict(arch_gradient='amended', amended_coefficient=0.1)
-max_epochs = 1
-param_scheduler = dict(
-    weights=[dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min=0.001, by_epoch=True, begin=0,
-                  end=max_epochs, convert_to_iter_based=True)],
-    architecture=[])
-train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)

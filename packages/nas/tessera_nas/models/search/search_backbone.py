@@ -30,6 +30,7 @@ from tessera_nas import derivation
 from tessera_nas.genotypes import PRIMITIVES, Genotype
 from tessera_nas.registry import MODELS
 
+from ..operations import darts_stem
 from .mixed_op import check_primitives
 from .search_cell import SearchCell, check_edge_primitives, node_edge_softmax, num_cell_edges
 
@@ -117,9 +118,7 @@ class DARTSSearchBackbone(BaseModule):
         self.reduction_layers = (layers // 3, 2 * layers // 3)
 
         stem_channels = stem_multiplier * init_channels
-        self.stem = nn.Sequential(
-            nn.Conv2d(in_channels, stem_channels, 3, padding=1, bias=False),
-            nn.BatchNorm2d(stem_channels))
+        self.stem = darts_stem(in_channels, stem_channels)
         prev_prev, prev, channels = stem_channels, stem_channels, init_channels
         self.cells = nn.ModuleList()
         reduction_prev = False
