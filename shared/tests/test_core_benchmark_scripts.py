@@ -1,6 +1,7 @@
 """The measurement scripts under shared/benchmarks: scalar reading picks the latest run that logged the
 key and names the logged keys otherwise; the robustness script's norm summary equals the per-layer
-closed forms and its table carries every requested attack; plotting writes a PNG."""
+closed forms and its table carries every requested attack; plotting writes a PNG; the seed table
+reads the latest test run of each work dir."""
 import importlib.util
 import json
 import os.path as osp
@@ -58,3 +59,27 @@ def test_robustness_norm_summary_and_table():
     table = robustness.markdown_table([row], eps=[2.0], steps=10).splitlines()
     assert table[0].split('|')[-3:-1] == [' fgsm@2 ', ' pgd10@2 ']
     assert table[2].startswith('| plain |') and '+5.00' in table[2] and table[2].endswith('| 60.00 | 50.00 |')
+
+
+def test_seed_table_reads_the_latest_test_run_and_summarises(tmp_path, capsys):
+    seed_table = _script('seed_table')
+    for seed, value in enumerate([50.0, 90.0, 70.0]):
+        work_dir = tmp_path / f's{seed}'
+        train = work_dir / '20260101_000000'
+        train.mkdir(parents=True)
+        (train / '20260101_000000.json').write_text('{"loss": 1.0, "step": 1}\n{"loss": 0.5, "step": 2}\n')
+        old_test = work_dir / '20260102_000000'
+        old_test.mkdir()
+        (old_test / '20260102_000000.json').write_text('{"acc": 1.0}\n')
+        test = work_dir / '20260103_000000'
+        test.mkdir()
+        (test / '20260103_000000.json').write_text(json.dumps({'acc': value}) + '\n')
+    assert seed_table.read_test_metrics(str(tmp_path / 's1')) == {'acc': 90.0}
+    summary = seed_table.summarise([50.0, 90.0, 70.0])
+    assert (summary['mean'], summary['median'], summary['std']) == (70.0, 70.0, 20.0)
+    seed_table.main(['--metric', 'acc', '--group', 'a', *(str(tmp_path / f's{i}') for i in range(3))])
+    assert '| a | 50.00 | 90.00 | 70.00 | 70.00 | 20.00 | 70.00 |' in capsys.readouterr().out
+    with pytest.raises(KeyError, match=r"'top1' not in the test metrics"):
+        seed_table.main(['--metric', 'top1', '--group', 'a', str(tmp_path / 's0')])
+    with pytest.raises(FileNotFoundError, match='no mim test metrics'):
+        seed_table.read_test_metrics(str(tmp_path))
