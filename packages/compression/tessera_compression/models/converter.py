@@ -6,8 +6,8 @@ classifier, detector, ...): :func:`convert_to_quantized` replaces each ``nn.Conv
 :class:`~tessera_compression.models.layers.QuantLinear` with the same geometry, weights, bias,
 device, dtype and mode, and with the configured weight and input quantizers. Layers named in
 ``keep_full_precision`` (exact module names or ``fnmatch`` patterns; a container keeps every layer
-inside it) are left untouched, as quantization papers keep the first convolution and the last
-fully connected layer (LSQ section 3, N2UQ section 4.1).
+inside it) are left untouched, as N2UQ (section 4.1) and ReActNet keep the first convolution and the
+last fully connected layer in full precision (LSQ instead quantizes those two to 8 bits).
 
 Only plain layers are converted: ``nn.Conv2d``, ``nn.Linear`` and mmcv's empty-tensor wrappers of
 them; subclasses with their own forward (already quantized layers, dynamic convolutions, ...) are

@@ -1,8 +1,9 @@
 """tessera-core's ResNet with a separately configured stem convolution.
 
-Quantization papers (LSQ, arXiv:1902.08153, section 3; N2UQ, arXiv:2111.14826; ReActNet,
-arXiv:2003.03488) keep the first convolution, whose input is the signed, normalised image, and
-the last fully connected layer at full precision. tessera-core's ``ResNet`` builds every
+N2UQ (arXiv:2111.14826) and ReActNet (arXiv:2003.03488) keep the first convolution, whose input
+is the signed, normalised image, and the last fully connected layer at full precision (LSQ,
+arXiv:1902.08153, quantizes them to 8 bits instead; here the same layers stay full precision for
+every method compared). tessera-core's ``ResNet`` builds every
 convolution, the stem included, from one ``conv_cfg``; this subclass rebuilds the stem
 convolution from ``stem_conv_cfg`` (default: a plain ``Conv2d``), so that
 ``conv_cfg=dict(type='LSQConv2d', w_bits=4, a_bits=4)`` quantizes the residual stages only.
