@@ -85,7 +85,7 @@ def test_memory_holds_the_last_k_batches(k):
 
 
 def test_training_forward_normalises_with_current_and_k_minus_1_previous_batches_with_exact_gradient():
-    layer = _random_affine(MemorizedBatchNorm2d(3, memory_size=3)).double().train()
+    layer = _random_affine(MemorizedBatchNorm2d(3, memory_size=3, gradient='exact')).double().train()
     past = _batches(4)
     for b in past:
         layer(b)
@@ -103,7 +103,7 @@ def test_training_forward_normalises_with_current_and_k_minus_1_previous_batches
 
 def test_gradcheck_of_the_fused_backward():
     """Numerical gradients of the training forward (memory restored before every evaluation)."""
-    layer = _random_affine(MemorizedBatchNorm2d(2, memory_size=2)).double().train()
+    layer = _random_affine(MemorizedBatchNorm2d(2, memory_size=2, gradient='exact')).double().train()
     layer(torch.randn(3, 2, 3, 3, dtype=torch.float64) + 1)
     snapshot = copy.deepcopy(layer)
 
@@ -113,6 +113,60 @@ def test_gradcheck_of_the_fused_backward():
     inputs = (torch.randn(2, 2, 3, 3, dtype=torch.float64, requires_grad=True),
               layer.weight.detach().clone().requires_grad_(), layer.bias.detach().clone().requires_grad_())
     assert torch.autograd.gradcheck(fn, inputs)
+
+
+def _renorm_setup():
+    layer = _random_affine(MemorizedBatchNorm2d(3, memory_size=3)).double().train()
+    assert layer.gradient == 'renorm'
+    past = _batches(4)
+    for b in past:
+        layer(b)
+    x = (torch.randn(2, 3, 4, 5, dtype=torch.float64) * 3 - 1).requires_grad_()
+    return layer, past, x
+
+
+def test_renorm_gradient_is_batchnorm_gradient_through_the_current_batch_with_constant_corrections():
+    layer, past, x = _renorm_setup()
+    y = layer(x)
+    mean, var = _pooled([past[-2], past[-1], x.detach()])
+    torch.testing.assert_close(y, _normalise(x, mean, var, layer))  # same output as the pooled rule
+    # brute force of Batch Renormalization's form: x_hat_t r + d, with r and d constants
+    mu_t, var_t = x.mean(dim=(0, 2, 3)), x.var(dim=(0, 2, 3), unbiased=False)
+    r = (torch.sqrt(var_t + layer.eps) / torch.sqrt(var + layer.eps)).detach()
+    d = ((mu_t - mean) / torch.sqrt(var + layer.eps)).detach()
+    x_hat = (x - mu_t[None, :, None, None]) / torch.sqrt(var_t[None, :, None, None] + layer.eps)
+    ref = (x_hat * r[None, :, None, None] + d[None, :, None, None]) * layer.weight[None, :, None, None] \
+        + layer.bias[None, :, None, None]
+    torch.testing.assert_close(y, ref)
+    grad_out = torch.randn_like(y)
+    params = [x, layer.weight, layer.bias]
+    for got, want in zip(torch.autograd.grad(y, params, grad_out), torch.autograd.grad(ref, params, grad_out)):
+        torch.testing.assert_close(got, want)
+
+
+@pytest.mark.parametrize('gradient, invariant', [('renorm', True), ('exact', False)])
+def test_only_renorm_keeps_batchnorm_invariance_of_the_input_gradient(gradient, invariant):
+    """BatchNorm's input gradient has zero mean per channel and is orthogonal to the normalised
+    input, so a shift or scale of the features gets no gradient; 'renorm' keeps this, 'exact'
+    (the current batch's share only) does not. (Tiny eps: with eps the orthogonality is approximate.)"""
+    layer = _random_affine(MemorizedBatchNorm2d(3, memory_size=3, eps=1e-12, gradient=gradient)).double().train()
+    for b in _batches(4):
+        layer(b)
+    x = (torch.randn(2, 3, 4, 5, dtype=torch.float64) * 3 - 1).requires_grad_()
+    grad_x, = torch.autograd.grad(layer(x), x, torch.randn(2, 3, 4, 5, dtype=torch.float64))
+    x_hat = (x - x.mean(dim=(0, 2, 3), keepdim=True)) / x.std(dim=(0, 2, 3), keepdim=True)
+    shift_grad, scale_grad = grad_x.sum(dim=(0, 2, 3)), (grad_x * x_hat).sum(dim=(0, 2, 3))
+    zero = torch.zeros(3, dtype=torch.float64)
+    if invariant:
+        torch.testing.assert_close(shift_grad, zero)
+        torch.testing.assert_close(scale_grad, zero)
+    else:
+        assert shift_grad.abs().min() > 1e-3 and scale_grad.abs().min() > 1e-3
+
+
+def test_unknown_gradient_mode_is_an_error_listing_the_modes():
+    with pytest.raises(ValueError, match="renorm.*exact"):
+        MemorizedBatchNorm2d(4, gradient='full')
 
 
 # ---------------------------------------------------------------- k = 1 is BatchNorm

@@ -27,8 +27,20 @@ with equal batch sizes the weights are ``1 / k``). ``y = gamma (x - mu) / sqrt(s
 
 - Training forward: ``(mu_t, s2_t, n_t)`` of the current batch is pushed into the memory (a ring
   buffer of size k, replacing the oldest entry), then the memory is pooled: the current batch and
-  the ``k - 1`` before it. The gradient flows through the current batch's share, as in BN; the
-  older entries are constants. With ``k = 1`` this is exactly BatchNorm in train mode.
+  the ``k - 1`` before it. With ``k = 1`` this is exactly BatchNorm in train mode.
+- Training backward (``gradient``; the abstract does not say, this is the reconstruction's choice):
+
+  * ``'renorm'`` (default): the output is written ``gamma (x_hat_t r + d) + beta`` with
+    ``x_hat_t = (x - mu_t) / sqrt(s2_t + eps)`` the current batch normalised by its own statistics
+    and the corrections ``r = sqrt(s2_t + eps) / sqrt(s2 + eps)``, ``d = (mu_t - mu) / sqrt(s2 + eps)``
+    held constant (Batch Renormalization's device, Ioffe 2017): the same output, and BatchNorm's
+    gradient through the current batch's statistics, scaled by ``r``. The gradient keeps BN's
+    invariance: a shift or scale of the current features gets no gradient.
+  * ``'exact'``: the derivative of the pooled formula, the older entries constants, so only the
+    current batch's share ``w_t = n_t / sum n_i`` of ``mu, s2`` carries gradient. Measured: at batch
+    4 with k = 4 this is the case Ioffe and Szegedy (2015, Sec. 2) warn about -- the gradient
+    ignores 3/4 of the normalisation, later batches absorb what it changes -- and training stalls
+    (Fashion-MNIST, 3,000 steps: loss 0.85 against 0.55 for BN and for ``'renorm'``).
 - Inference: the same rule over the ``k`` memorised batches, i.e. a network evaluated right after
   a training step normalises the last training batch exactly as that step did (the paper's
   "consistent behaviour in training and inference"). Before any training step the memory is
@@ -129,18 +141,24 @@ class MemorizedBatchNorm2d(_BatchNorm):
             (the current one included in training). 1 is plain BatchNorm in training.
         eps (float): Added to the variance.
         affine (bool): Learnable per-channel scale ``gamma`` and shift ``beta``.
+        gradient (str): ``'renorm'`` (default) or ``'exact'``, the training backward (module doc).
 
     Shapes: (N, C, H, W) -> (N, C, H, W).
     """
 
+    gradients = ('renorm', 'exact')
+
     def __init__(self, num_features: int, memory_size: int = 4, eps: float = 1e-5, affine: bool = True,
-                 device=None, dtype=None):
+                 gradient: str = 'renorm', device=None, dtype=None):
+        if gradient not in self.gradients:
+            raise ValueError(f'gradient must be one of {self.gradients}, got {gradient!r}')
         if not isinstance(memory_size, int) or isinstance(memory_size, bool) or memory_size < 1:
             raise ValueError(f'memory_size must be a positive int (the number of memorised batches), '
                              f'got {memory_size!r}')
         super().__init__(num_features, eps=eps, momentum=None, affine=affine, track_running_stats=False,
                          device=device, dtype=dtype)
         self.memory_size = memory_size
+        self.gradient = gradient
         factory = dict(device=device, dtype=torch.float32)
         self.register_buffer('memory_mean', torch.zeros(memory_size, num_features, **factory))
         self.register_buffer('memory_var', torch.ones(memory_size, num_features, **factory))
@@ -149,7 +167,8 @@ class MemorizedBatchNorm2d(_BatchNorm):
         self.refreshing = False
 
     def extra_repr(self) -> str:
-        return f'{self.num_features}, memory_size={self.memory_size}, eps={self.eps}, affine={self.affine}'
+        return (f'{self.num_features}, memory_size={self.memory_size}, eps={self.eps}, affine={self.affine}, '
+                f'gradient={self.gradient!r}')
 
     def _check_input_dim(self, x: torch.Tensor) -> None:
         if x.dim() != 4 or x.shape[1] != self.num_features:
@@ -195,11 +214,25 @@ class MemorizedBatchNorm2d(_BatchNorm):
         var = (x - mean[None, :, None, None]).square().mean(dim=(0, 2, 3))
         return mean, var
 
+    def _renorm_forward(self, x: torch.Tensor, batch_mean: torch.Tensor, batch_var: torch.Tensor,
+                        mean: torch.Tensor, var: torch.Tensor) -> torch.Tensor:
+        """``gamma (x_hat_t r + d) + beta`` = ``gamma (x - mu) / sqrt(s2 + eps) + beta`` with constant
+        ``r, d`` (module doc): BatchNorm's train-mode kernel on x with scale ``gamma r`` and shift
+        ``gamma d + beta``."""
+        inv_std = torch.rsqrt(var + self.eps)
+        r = (torch.sqrt(batch_var + self.eps) * inv_std).to(x.dtype)
+        d = ((batch_mean - mean) * inv_std).to(x.dtype)
+        scale = r if self.weight is None else self.weight * r
+        shift = d if self.weight is None else self.weight * d
+        if self.bias is not None:
+            shift = shift + self.bias
+        return F.batch_norm(x, None, None, scale, shift, True, 0.0, self.eps)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x (N, C, H, W) -> (N, C, H, W) normalised with the memorised statistics (module doc).
 
-        In training the gradient flows through the current batch's statistics (as in BatchNorm),
-        the memorised ones are constants; in eval mode all statistics are constants.
+        In training the gradient flows through the current batch's statistics (``gradient``), the
+        memorised ones are constants; in eval mode all statistics are constants.
         """
         self._check_input_dim(x)
         count = x.numel() // self.num_features
@@ -207,9 +240,12 @@ class MemorizedBatchNorm2d(_BatchNorm):
             # Memorise the current batch first (it takes the oldest slot), then pool the memory:
             # the current batch and the k - 1 before it, i.e. the inference rule.
             with torch.no_grad():
-                self._memorize(*self.batch_statistics(x), count, replace_newest=False)
+                batch_mean, batch_var = self.batch_statistics(x)
+                self._memorize(batch_mean, batch_var, count, replace_newest=False)
                 mean, var = self.memorized_statistics()
                 current_weight = count / float(self.memory_count.sum())
+            if self.gradient == 'renorm':
+                return self._renorm_forward(x, batch_mean, batch_var, mean, var)
             return _MemorizedNorm.apply(x, mean.to(x.dtype), var.to(x.dtype), current_weight, self.weight,
                                         self.bias, self.eps)
         if self.training:  # the second forward of Double-Forward: re-measure the newest batch
