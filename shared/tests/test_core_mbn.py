@@ -115,18 +115,13 @@ def test_gradcheck_of_the_fused_backward():
     assert torch.autograd.gradcheck(fn, inputs)
 
 
-def _renorm_setup():
+def test_renorm_gradient_is_batchnorm_gradient_through_the_current_batch_with_constant_corrections():
     layer = _random_affine(MemorizedBatchNorm2d(3, memory_size=3)).double().train()
     assert layer.gradient == 'renorm'
     past = _batches(4)
     for b in past:
         layer(b)
     x = (torch.randn(2, 3, 4, 5, dtype=torch.float64) * 3 - 1).requires_grad_()
-    return layer, past, x
-
-
-def test_renorm_gradient_is_batchnorm_gradient_through_the_current_batch_with_constant_corrections():
-    layer, past, x = _renorm_setup()
     y = layer(x)
     mean, var = _pooled([past[-2], past[-1], x.detach()])
     torch.testing.assert_close(y, _normalise(x, mean, var, layer))  # same output as the pooled rule

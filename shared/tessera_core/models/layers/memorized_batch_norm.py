@@ -89,7 +89,7 @@ def combine_batch_statistics(means: torch.Tensor, variances: torch.Tensor,
 
 
 class _MemorizedNorm(torch.autograd.Function):
-    """``gamma (x - mu) / sqrt(s2 + eps) + beta`` with ``mu, s2`` the statistics pooled over the
+    """The ``gradient='exact'`` training forward: ``gamma (x - mu) / sqrt(s2 + eps) + beta`` with ``mu, s2`` the statistics pooled over the
     current batch x (weight ``w_t``) and memorised constant batches, differentiated through the
     current batch's share.
 
