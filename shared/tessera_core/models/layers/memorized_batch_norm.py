@@ -89,9 +89,9 @@ def combine_batch_statistics(means: torch.Tensor, variances: torch.Tensor,
 
 
 class _MemorizedNorm(torch.autograd.Function):
-    """The ``gradient='exact'`` training forward: ``gamma (x - mu) / sqrt(s2 + eps) + beta`` with ``mu, s2`` the statistics pooled over the
-    current batch x (weight ``w_t``) and memorised constant batches, differentiated through the
-    current batch's share.
+    """The ``gradient='exact'`` training forward: ``gamma (x - mu) / sqrt(s2 + eps) + beta`` with
+    ``mu, s2`` the statistics pooled over the current batch x (weight ``w_t``) and memorised
+    constant batches, differentiated through the current batch's share.
 
     With ``y_hat = (x - mu) r``, ``r = (s2 + eps)^(-1/2)``, ``d mu / d x_j = w_t / n`` and
     ``d s2 / d x_j = 2 w_t (x_j - mu) / n`` (n = N H W), the input gradient is BatchNorm's with the
