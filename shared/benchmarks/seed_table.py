@@ -2,7 +2,9 @@
 
 Each ``--group LABEL WORK_DIR [WORK_DIR ...]`` is one config run with several seeds; the metrics of a
 work dir are those of its latest ``mim test`` (the ``<timestamp>/<timestamp>.json`` that mmengine
-writes at the end of a test run: one JSON line of metrics). Nothing is recomputed.
+writes at the end of a test run: one JSON line of metrics), or with ``--source val`` those of the
+last validation of its latest training run (``<timestamp>/vis_data/scalars.json``; for runs that
+were validated at their end but not tested). Nothing is recomputed.
 
 Usage::
 
@@ -31,6 +33,17 @@ def read_test_metrics(work_dir: str) -> Dict[str, float]:
     raise FileNotFoundError(f'no mim test metrics (<timestamp>/<timestamp>.json with one line) under {work_dir!r}')
 
 
+def read_last_val_metrics(work_dir: str) -> Dict[str, float]:
+    """Metrics of the last validation logged by the latest training run in ``work_dir``."""
+    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')), reverse=True):
+        with open(path) as f:
+            records = [json.loads(line) for line in f if line.strip()]
+        val = [r for r in records if 'loss' not in r and 'lr' not in r]  # training steps log loss and lr
+        if val:
+            return val[-1]
+    raise FileNotFoundError(f'no validation metrics (<timestamp>/vis_data/scalars.json) under {work_dir!r}')
+
+
 def summarise(values: List[float]) -> Dict[str, float]:
     out = dict(n=len(values), mean=statistics.mean(values), median=statistics.median(values),
                min=min(values), max=max(values))
@@ -55,7 +68,10 @@ def main(argv=None):
     parser.add_argument('--group', nargs='+', action='append', required=True, metavar='LABEL WORK_DIR',
                         help='a label then the work dirs of its seeds')
     parser.add_argument('--metric', action='append', required=True, help='e.g. accuracy/top1 (repeatable)')
+    parser.add_argument('--source', choices=('test', 'val'), default='test',
+                        help="'test': the latest mim test (default); 'val': the last validation of training")
     args = parser.parse_args(argv)
+    read_metrics = read_test_metrics if args.source == 'test' else read_last_val_metrics
     for group in args.group:
         if len(group) < 2:
             parser.error(f'--group {group[0]!r} needs at least one work dir after its label')
@@ -64,9 +80,9 @@ def main(argv=None):
         for label, *work_dirs in args.group:
             values = []
             for work_dir in work_dirs:
-                metrics = read_test_metrics(work_dir)
+                metrics = read_metrics(work_dir)
                 if metric not in metrics:
-                    raise KeyError(f'{metric!r} not in the test metrics of {work_dir!r}: {sorted(metrics)}')
+                    raise KeyError(f'{metric!r} not in the {args.source} metrics of {work_dir!r}: {sorted(metrics)}')
                 values.append(float(metrics[metric]))
             groups[label] = values
         print(markdown_table(groups, metric))

@@ -83,3 +83,21 @@ def test_seed_table_reads_the_latest_test_run_and_summarises(tmp_path, capsys):
         seed_table.main(['--metric', 'top1', '--group', 'a', str(tmp_path / 's0')])
     with pytest.raises(FileNotFoundError, match='no mim test metrics'):
         seed_table.read_test_metrics(str(tmp_path))
+
+
+def test_seed_table_reads_the_last_validation_of_the_latest_training(tmp_path, capsys):
+    seed_table = _script('seed_table')
+    for seed, value in enumerate([60.0, 80.0]):
+        for stamp, final in (('20260101_000000', 1.0), ('20260102_000000', value)):  # an older run, then the latest
+            vis = tmp_path / f's{seed}' / stamp / 'vis_data'
+            vis.mkdir(parents=True)
+            records = [dict(lr=0.1, loss=2.0, step=1), dict(acc=10.0, step=1),
+                       dict(lr=0.1, loss=1.0, step=2), dict(acc=final, step=2)]
+            (vis / 'scalars.json').write_text(''.join(json.dumps(r) + '\n' for r in records))
+    assert seed_table.read_last_val_metrics(str(tmp_path / 's1')) == {'acc': 80.0, 'step': 2}
+    seed_table.main(['--source', 'val', '--metric', 'acc', '--group', 'v', str(tmp_path / 's0'), str(tmp_path / 's1')])
+    assert '| v | 60.00 | 80.00 | 70.00 |' in capsys.readouterr().out
+    with pytest.raises(FileNotFoundError, match='no validation metrics'):
+        seed_table.read_last_val_metrics(str(tmp_path))
+    with pytest.raises(KeyError, match=r"'top1' not in the val metrics"):
+        seed_table.main(['--source', 'val', '--metric', 'top1', '--group', 'v', str(tmp_path / 's0')])
