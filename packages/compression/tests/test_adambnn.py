@@ -50,7 +50,7 @@ def test_two_step_recipe(optimizer):
         convs = [m for m in model.modules() if isinstance(m, BinaryConv2d)]
         assert len(convs) == 26 and all((m.weight_bits, m.act_bits) == (weight_bits, 1) for m in convs)
         assert type(opt).__name__ == {'adam': 'Adam', 'sgd': 'SGD'}[optimizer]
-        assert opt.defaults['lr'] == {'adam': 1.25e-3, 'sgd': 0.1}[optimizer]
+        assert opt.defaults['lr'] == {'adam': 1.25e-3, 'sgd': 0.03}[optimizer]
         if optimizer == 'adam':
             assert opt.defaults['betas'] == (0.9, 0.999)
         else:
