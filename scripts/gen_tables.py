@@ -20,6 +20,10 @@ Targets (only the text between the markers is rewritten):
   status (implemented > smoke > planned), a count per status, and the foundation
   components (models whose ``Catalog Method`` is ``none``).
 
+In a git work tree only metafiles and model indexes that git tracks are read (an untracked
+one is skipped with a note on stderr), so someone's uncommitted new work never reaches a
+table; outside git (``--root`` on a plain folder) every file counts.
+
 Usage::
 
     python scripts/gen_tables.py            # rewrite the READMEs, print what changed
@@ -36,10 +40,11 @@ import argparse
 import difflib
 import os
 import re
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 import yaml
 
@@ -310,12 +315,38 @@ def _close_matches(value: str, choices: List[str]) -> List[str]:
     return out
 
 
-def load_model_index(root: Path, dist: Distribution, problems: List[str]) -> List[str]:
-    """Return the imported metafiles of ``dist``, relative to the root."""
+def git_tracked_files(root: Path) -> Optional[Set[str]]:
+    """Paths (relative to ``root``, posix) that git tracks, or None when ``root`` is not in a git work tree."""
+    try:
+        top = subprocess.run(['git', '-C', str(root), 'rev-parse', '--show-toplevel'],
+                             capture_output=True, text=True, check=True).stdout.strip()
+        listed = subprocess.run(['git', '-C', str(root), 'ls-files', '-z', '--full-name'],
+                                capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    if Path(top).resolve() != root.resolve():
+        prefix = root.resolve().relative_to(Path(top).resolve()).as_posix() + '/'
+        return {p[len(prefix):] for p in listed.split('\0') if p.startswith(prefix)}
+    return {p for p in listed.split('\0') if p}
+
+
+def _untracked(rel: str, tracked: Optional[Set[str]]) -> bool:
+    if tracked is None or rel in tracked:
+        return False
+    print(f'gen_tables: {rel}: not tracked by git, skipped', file=sys.stderr)
+    return True
+
+
+def load_model_index(root: Path, dist: Distribution, problems: List[str],
+                     tracked: Optional[Set[str]] = None) -> List[str]:
+    """Return the imported metafiles of ``dist``, relative to the root (only git-tracked ones
+    when ``tracked`` is given)."""
     index_rel = f'{dist.module_dir}/{MODEL_INDEX}'
     index_path = root / index_rel
     module_dir = root / dist.module_dir
     imported: List[str] = []
+    if _untracked(index_rel, tracked):
+        return imported
     if not index_path.is_file():
         problems.append(f'{index_rel}: missing (`mim search {dist.name}` reads it; '
                         f'it lists Import: [configs/<method>/{METAFILE}])')
@@ -351,6 +382,8 @@ def load_model_index(root: Path, dist: Distribution, problems: List[str]) -> Lis
                                     f'(looked for {dist.module_dir}/{item})')
                     continue
                 rel = target.resolve().relative_to(root.resolve()).as_posix()
+                if _untracked(rel, tracked):
+                    continue
                 if rel in imported:
                     problems.append(f'{index_rel}: {key}: {item!r} is imported twice')
                     continue
@@ -360,7 +393,7 @@ def load_model_index(root: Path, dist: Distribution, problems: List[str]) -> Lis
         if '__pycache__' in path.parts:
             continue
         rel = path.resolve().relative_to(root.resolve()).as_posix()
-        if rel not in imported:
+        if rel not in imported and (tracked is None or rel in tracked):
             entry = path.relative_to(module_dir).as_posix()
             problems.append(f'{rel}: not imported by {index_rel} (add {entry!r} to its Import list)')
     return imported
@@ -540,8 +573,9 @@ def load_repo(root: Path) -> Repo:
     problems: List[str] = []
     dists = discover_distributions(root, problems)
     repo = Repo(catalog=catalog_entries, distributions=dists)
+    tracked = git_tracked_files(root)
     for dist in dists:
-        for rel in load_model_index(root, dist, problems):
+        for rel in load_model_index(root, dist, problems, tracked):
             load_metafile(root, rel, dist, catalog, repo, problems)
     # Cross-file checks within each distribution: model names, collection references.
     for dist in dists:

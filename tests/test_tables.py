@@ -469,3 +469,38 @@ def test_catalog_problems_name_the_line(tree):
     proc = run(root=tree)
     assert proc.returncode == 2
     assert 'docs/catalog.md: line 8' in proc.stderr and "'CBN' already listed on line 7" in proc.stderr
+
+
+# --------------------------------------------------------------------------- git-tracked only
+def git(root, *args):
+    subprocess.run(['git', '-C', str(root), *args], check=True, capture_output=True,
+                   env={'GIT_AUTHOR_NAME': 't', 'GIT_AUTHOR_EMAIL': 't@t', 'GIT_COMMITTER_NAME': 't',
+                        'GIT_COMMITTER_EMAIL': 't@t', 'HOME': str(root), 'PATH': '/usr/bin:/bin'})
+
+
+def test_untracked_metafile_never_reaches_a_table(tree):
+    """In a git work tree, a metafile that git does not track is skipped (uncommitted work stays out)."""
+    git(tree, 'init', '-q')
+    git(tree, 'add', '.')
+    git(tree, 'commit', '-q', '-m', 'tree')
+    assert run(root=tree).returncode == 0
+    tracked_table = region(read(tree, 'packages/reid/README.md'), PKG_START, PKG_END)
+    # work in progress: a second metafile, imported by an edited (tracked) index, not yet added to git
+    write(tree, INDEX_REL, 'Import:\n  - configs/cbn/metafile.yml\n  - configs/wip/metafile.yml\n')
+    write(tree, 'packages/reid/tessera_reid/configs/wip/metafile.yml',
+          METAFILE.replace('cbn_r18', 'wip_r18').replace('Name: CBN', 'Name: WIP')
+          .replace('Name: ReIDBaseline', 'Name: WIPBaseline').replace('In Collection: CBN', 'In Collection: WIP')
+          .replace('In Collection: ReIDBaseline', 'In Collection: WIPBaseline').replace('configs/cbn/', 'configs/wip/')
+          .replace('baseline_r18_digits', 'wip_baseline_r18_digits'))
+    for name in ('wip_r18_digits', 'wip_r18_planned', 'wip_baseline_r18_digits', 'README.md'):
+        write(tree, f'packages/reid/tessera_reid/configs/wip/{name if name.endswith(".md") else name + ".py"}',
+              "default_scope = 'tessera_reid'\n")
+    proc = run(root=tree)
+    assert proc.returncode == 0, proc.stderr
+    assert 'configs/wip/metafile.yml: not tracked by git, skipped' in proc.stderr
+    assert region(read(tree, 'packages/reid/README.md'), PKG_START, PKG_END) == tracked_table
+    assert 'wip_r18' not in read(tree, 'README.md')
+    git(tree, 'add', '.')  # once tracked, it counts
+    proc = run(root=tree)
+    assert proc.returncode == 0, proc.stderr
+    assert 'wip_r18_digits' in read(tree, 'packages/reid/README.md')
