@@ -20,10 +20,10 @@ demo: setup
 test: setup
 	@bash scripts/run_tests.sh
 
-# The suites in .venv (editable installs), without tox's isolated environments: one pytest
-# process per package, as in tox (suites set mmengine's process-wide default scope).
+# Every suite in one pytest process in .venv (editable installs), without tox's isolated
+# environments (each test gets its package's default scope from its conftest's fixture).
 test-fast: setup
-	@set -e; for d in shared/tests packages/*/tests tests; do echo "== $$d"; $(PY) -m pytest -q -p no:cacheprovider $$d; done
+	$(PY) -m pytest -q -p no:cacheprovider --durations=10 shared/tests packages/*/tests tests
 
 tables: setup
 	$(PY) scripts/gen_tables.py

@@ -8,7 +8,6 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
-from mmengine.registry import init_default_scope
 
 import tessera_detection
 from tessera_detection.datasets import DigitCanvas, DigitCanvasDataset
@@ -20,8 +19,7 @@ CONFIG = osp.join(osp.dirname(tessera_detection.__file__), 'configs', 'digit_can
 
 @pytest.fixture(scope='module')
 def cfg():
-    init_default_scope('tessera_detection')
-    return Config.fromfile(CONFIG)
+    return Config.fromfile(CONFIG)  # components are built in the scope of conftest's autouse fixture
 
 
 @pytest.fixture(scope='module')

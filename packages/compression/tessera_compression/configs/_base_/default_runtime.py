@@ -1,21 +1,6 @@
+# tessera-core's runtime (checkpoint every epoch, the last two kept, local visualisation backend), in
+# this package's scope, logging every 10 iterations.
+_base_ = ['tessera_core::_base_/default_runtime.py']
 default_scope = 'tessera_compression'
-
-default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=10),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2, save_last=True),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-)
-env_cfg = dict(
-    cudnn_benchmark=False,
-    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    dist_cfg=dict(backend='nccl'),
-)
-vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(type='Visualizer', vis_backends=vis_backends)
-log_processor = dict(type='LogProcessor', window_size=10, by_epoch=True)
-log_level = 'INFO'
-load_from = None
-resume = False
-randomness = dict(seed=0, deterministic=False)
+default_hooks = dict(logger=dict(interval=10))
+log_processor = dict(window_size=10)

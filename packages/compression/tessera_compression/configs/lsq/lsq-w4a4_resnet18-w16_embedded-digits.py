@@ -6,7 +6,7 @@
 # full precision. Full-precision baseline with the same recipe:
 #   --cfg-options model.backbone.conv_cfg=None
 _base_ = [
-    '../_base_/datasets/embedded_digits.py',
+    'tessera_core::_base_/datasets/embedded_digits.py',
     '../_base_/default_runtime.py',
 ]
 model = dict(

@@ -6,7 +6,11 @@
 # tested on the 10,000 test images. Its last checkpoint (epoch_1.pth in the default work dir
 # work_dirs/resnet18-w16_fp-pretrain_fashion-mnist) is where the QAT configs start (load_from), as
 # the official N2UQ code starts from real-valued pretrained weights.
-_base_ = ['../_base_/datasets/fashion_mnist.py', '../_base_/default_runtime.py']
+_base_ = ['tessera_core::_base_/datasets/fashion_mnist.py', '../_base_/default_runtime.py']
+# images read in the main process: one core per run
+train_dataloader = dict(num_workers=0, persistent_workers=False)
+val_dataloader = dict(num_workers=0, persistent_workers=False)
+test_dataloader = val_dataloader
 
 model = dict(
     type='ImageClassifier',

@@ -9,7 +9,10 @@
 # The official code trains with a distributional (KD) loss from a real-valued ResNet-34 teacher;
 # no teacher exists here, so the loss is label-smoothed cross-entropy (0.1, the official
 # CrossEntropyLabelSmooth default).
-_base_ = ['../_base_/datasets/fashion_mnist.py', '../_base_/default_runtime.py']
+_base_ = ['tessera_core::_base_/datasets/fashion_mnist.py', '../_base_/default_runtime.py']
+# images read in the main process: one core per run
+val_dataloader = dict(num_workers=0, persistent_workers=False)
+test_dataloader = val_dataloader
 
 model = dict(
     type='ImageClassifier',
@@ -21,7 +24,7 @@ model = dict(
               loss=dict(type='LabelSmoothLoss', label_smooth_val=0.1), topk=(1,)),
 )
 
-train_dataloader = dict(batch_size=256)
+train_dataloader = dict(batch_size=256, num_workers=0, persistent_workers=False)
 
 # Official optimizer (AdamBNN/ReActNet train.py): Adam(betas=(0.9, 0.999)), lr 1.25e-3 for batch 256,
 # lr * (1 - t / T) decay; weight decay only on the 4-D parameters (convolution weights and the

@@ -5,9 +5,10 @@
 # SGD lr 0.025, momentum 0.9, weight decay 3e-4, cosine to 0, batch 96, gradient clipping 5,
 # auxiliary weight 0.4, drop path 0.2 reached linearly over training (no cutout).
 _base_ = [
-    '../_base_/datasets/embedded_digits_32px.py',
+    'tessera_core::_base_/datasets/embedded_digits_32px.py',
     '../_base_/default_runtime.py',
 ]
+train_dataloader = dict(batch_size=96)
 model = dict(
     type='ImageClassifier',
     data_preprocessor=dict(type='ClsDataPreprocessor', mean=[127.5], std=[127.5]),

@@ -1,3 +1,4 @@
+# SGD (nesterov, lr 0.1 for batch 64, weight decay 5e-4), one linear warm-up epoch, cosine to 0, 10 epochs.
 max_epochs = 10
 optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4, nesterov=True))
 param_scheduler = [
