@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Create .venv with the pinned modern OpenMMLab stack and every Tessera package.
 #
-#   torch 2.14.1 + torchvision 0.29.1, mmcv 2.1.0 (built once with CPU ops and
-#   cached, see build_mmcv.sh), mmengine 0.10.7, mmdet 3.3.0, openmim 0.3.9,
+#   torch 2.14.1 + torchvision 0.29.1, the full mmcv 2.1.0 (built once with CPU ops
+#   and cached by tessera-core's tessera-build-mmcv, see build_mmcv.sh; users of the
+#   six non-detection packages need only mmcv-lite), mmengine 0.10.7, mmdet 3.3.0, openmim 0.3.9,
 #   test tools, and the Tessera packages as editable installs that `mim` can find.
 #
 # Idempotent: a stamp file keyed by this script and every pyproject.toml makes
@@ -18,7 +19,8 @@ PIP=("$PY" -m pip --disable-pip-version-check)
 pip_install() { "${PIP[@]}" install --quiet "$@" 2> >(grep -v "^WARNING: Location" >&2); }
 TASKS=(detection reid video nas compression generative multimodal)
 
-stamp_key=$(cat scripts/setup.sh scripts/build_mmcv.sh scripts/requirements-*.txt shared/pyproject.toml packages/*/pyproject.toml | sha256sum | cut -c1-16)
+stamp_key=$(cat scripts/setup.sh scripts/build_mmcv.sh shared/tessera_core/tools/build_mmcv.py scripts/requirements-*.txt \
+    shared/pyproject.toml packages/*/pyproject.toml | sha256sum | cut -c1-16)
 STAMP="$VENV/.tessera-setup-$stamp_key"
 if [ -f "$STAMP" ]; then
     echo "[setup] $VENV is up to date"

@@ -5,6 +5,9 @@ Importing the package installs the safe checkpoint loader into mmengine (see
 ``load_from`` work on current PyTorch without unpickling untrusted code.
 """
 from .version import __version__
+from ._mmcv_check import check_mmcv as _check_mmcv
+
+_check_mmcv()  # first: no supported mmcv -> one message naming the installed one and the two install commands
 from .engine import safe_checkpoint as _safe_checkpoint  # noqa: F401  (registers the loader)
 
 __all__ = ['__version__']
