@@ -7,7 +7,7 @@ from mmcv.cnn import build_conv_layer
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from tessera_core.models.backbones import ResNet
 
-from tessera_compression.models import LSQConv2d, LSQLinear, QuantResNet
+from tessera_compression.models import LSQConv2d, LSQLinear
 from tessera_compression.registry import MODELS
 
 
@@ -76,9 +76,10 @@ def test_core_resnet_is_quantized_by_conv_cfg():
     assert len(convs) == 1 + 16 + 3 and all(isinstance(m, LSQConv2d) for m in convs)
 
 
-def test_quant_resnet_keeps_the_stem_full_precision_and_trains_the_steps():
-    net = QuantResNet(depth=18, in_channels=1, stem='small', base_channels=8,
-                      conv_cfg=dict(type='LSQConv2d', w_bits=4, a_bits=4))
+def test_core_resnet_keeps_a_full_precision_stem_by_stem_conv_cfg_and_trains_the_steps():
+    # what the LSQ digits config builds (it replaced the former QuantResNet subclass)
+    net = MODELS.build(dict(type='tessera_core.ResNet', depth=18, in_channels=1, stem='small', base_channels=8,
+                            conv_cfg=dict(type='LSQConv2d', w_bits=4, a_bits=4), stem_conv_cfg=dict(type='Conv2d')))
     net.init_weights()
     assert type(net.stem[0]) is torch.nn.Conv2d and net.stem[0].weight.shape == (8, 1, 3, 3)
     quantized = [m for m in net.modules() if isinstance(m, LSQConv2d)]

@@ -1,4 +1,3 @@
-from .backbones import QuantResNet
 from .converter import CONVERTIBLE_LAYERS, convert_to_quantized, convertible_layer_names
 from .layers import LSQConv2d, LSQLinear, QuantConv2d, QuantLinear
 from .quantized_model import QuantizedModel
@@ -6,7 +5,7 @@ from .quantizers import (FULL_PRECISION_BITS, SUPPORTED_BITS, LSQQuantizer, N2UQ
                          N2UQWeightQuantizer, QuantLevels, Quantizer, build_quantizer, check_bits, grad_scale,
                          quant_range, round_pass)
 
-__all__ = ['QuantResNet', 'LSQConv2d', 'LSQLinear', 'QuantConv2d', 'QuantLinear', 'QuantizedModel',
+__all__ = ['LSQConv2d', 'LSQLinear', 'QuantConv2d', 'QuantLinear', 'QuantizedModel',
            'CONVERTIBLE_LAYERS', 'convert_to_quantized', 'convertible_layer_names', 'FULL_PRECISION_BITS',
            'SUPPORTED_BITS', 'LSQQuantizer', 'N2UQActivationQuantizer', 'N2UQWeightQuantizer', 'QuantLevels',
            'Quantizer', 'build_quantizer', 'check_bits', 'grad_scale', 'quant_range', 'round_pass']

@@ -12,8 +12,8 @@ _base_ = [
 model = dict(
     type='ImageClassifier',
     data_preprocessor=dict(type='ClsDataPreprocessor', mean=[127.5], std=[127.5]),
-    backbone=dict(type='QuantResNet', depth=18, in_channels=1, stem='small', base_channels=16,
-                  conv_cfg=dict(type='LSQConv2d', w_bits=4, a_bits=4), stem_conv_cfg=None),
+    backbone=dict(type='tessera_core.ResNet', depth=18, in_channels=1, stem='small', base_channels=16,
+                  conv_cfg=dict(type='LSQConv2d', w_bits=4, a_bits=4), stem_conv_cfg=dict(type='Conv2d')),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(type='LinearClsHead', num_classes=10, in_channels=128,
               loss=dict(type='LabelSmoothLoss', label_smooth_val=0.1), topk=(1,)),

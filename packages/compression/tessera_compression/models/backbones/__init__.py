@@ -1,3 +1,0 @@
-from .quant_resnet import QuantResNet
-
-__all__ = ['QuantResNet']
