@@ -37,7 +37,7 @@ def test_market_config_builds_and_reads_a_market_folder(tmp_path):
                                   default_args=dict(dataset=dataset, seed=0))
     assert len(list(sampler)) == 8
     model = MODELS.build(cfg.model).eval()
-    assert model.head.num_classes == 751 and model.last_stride == 1
+    assert model.head.num_classes == 751 and model.backbone.strides == (1, 2, 2, 1)  # last stride 1
     with torch.no_grad():
         data = model.data_preprocessor(dict(inputs=[item['inputs']], data_samples=[item['data_samples']]))
         assert model.backbone(data['inputs'])[-1].shape == (1, 2048, 16, 8)  # stride 16 with last stride 1

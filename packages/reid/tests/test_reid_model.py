@@ -97,15 +97,35 @@ def test_neck_feat_before_uses_pooled_feature():
         assert torch.allclose(model(x), model.backbone(x)[-1].mean(dim=(2, 3)), atol=1e-6)
 
 
-def test_last_stride_doubles_resolution_and_keeps_parameters():
+def _layout(model):
+    return ([(k, v.shape) for k, v in model.state_dict().items()],
+            [(n, m.stride) for n, m in model.named_modules() if isinstance(m, torch.nn.Conv2d)])
+
+
+def test_last_stride_one_by_backbone_strides_doubles_resolution_and_keeps_parameters():
     x = torch.randn(1, 1, 32, 32)
-    plain, ls1 = build(), build(last_stride=1)
+    backbone = dict(type='ResNet', depth=18, in_channels=1, stem='small', base_channels=8)
+    plain, ls1 = build(), build(backbone=dict(backbone, strides=(1, 2, 2, 1)))
     assert plain.backbone(x)[-1].shape[-2:] == (4, 4)
     assert ls1.backbone(x)[-1].shape[-2:] == (8, 8)
-    assert sum(p.numel() for p in plain.parameters()) == sum(p.numel() for p in ls1.parameters())
-    bottleneck = build(backbone=dict(type='ResNet', depth=50, in_channels=1, stem='small', base_channels=4),
-                       head=dict(type='BNNeckHead', num_classes=3, in_channels=128), last_stride=1)
+    assert ls1.backbone.layer4[0].conv1.stride == (1, 1) and ls1.backbone.layer4[0].downsample[0].stride == (1, 1)
+    assert [(k, v.shape) for k, v in plain.state_dict().items()] == [(k, v.shape) for k, v in ls1.state_dict().items()]
+    bottleneck = build(backbone=dict(type='ResNet', depth=50, in_channels=1, stem='small', base_channels=4,
+                                     strides=(1, 2, 2, 1)),
+                       head=dict(type='BNNeckHead', num_classes=3, in_channels=128))
     assert bottleneck.backbone(x)[-1].shape[-2:] == (8, 8)
+
+
+def test_last_stride_argument_of_older_configs_sets_the_backbone_strides():
+    backbone = dict(type='ResNet', depth=18, in_channels=1, stem='small', base_channels=8)
+    old, new = build(last_stride=1), build(backbone=dict(backbone, strides=(1, 2, 2, 1)))
+    assert old.backbone.strides == (1, 2, 2, 1) and old.last_stride == 1
+    assert _layout(old) == _layout(new)  # same keys, shapes and conv strides
+    # given strides keep their other stages; the model's config is not modified
+    cfg = dict(backbone, strides=(1, 1, 2, 2))
+    assert build(backbone=cfg, last_stride=1).backbone.strides == (1, 1, 2, 1) and cfg['strides'] == (1, 1, 2, 2)
+    assert build(backbone=dict(backbone, num_stages=3, strides=(1, 2, 2), dilations=(1, 1, 1), out_indices=(2,)),
+                 head=dict(type='BNNeckHead', num_classes=3, in_channels=32), last_stride=1).backbone.strides == (1, 2, 1)
 
 
 def test_bad_arguments_raise():

@@ -12,6 +12,6 @@ _base_ = [
 model = dict(
     data_preprocessor=dict(type='ClsDataPreprocessor', mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
                            bgr_to_rgb=True),
-    backbone=dict(type='ResNet', depth=50, in_channels=3, stem='imagenet', base_channels=64),
-    last_stride=1,
+    backbone=dict(type='ResNet', depth=50, in_channels=3, stem='imagenet', base_channels=64,
+                  strides=(1, 2, 2, 1)),  # last stride 1
     head=dict(num_classes=751, in_channels=2048))
