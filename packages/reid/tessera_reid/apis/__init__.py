@@ -1,0 +1,4 @@
+"""Python API of tessera-reid: registers its output adapter with tessera-core."""
+from .inference import ReIDOutputAdapter
+
+__all__ = ['ReIDOutputAdapter']
