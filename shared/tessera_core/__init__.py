@@ -8,6 +8,8 @@ from .version import __version__
 from ._mmcv_check import check_mmcv as _check_mmcv
 
 _check_mmcv()  # first: no supported mmcv -> one message naming the installed one and the two install commands
-from .engine import safe_checkpoint as _safe_checkpoint  # noqa: F401  (registers the loader)
+from .engine.checkpoint_safety import install as _install_checkpoint_safety
+
+_install_checkpoint_safety()
 
 __all__ = ['__version__']

@@ -1,76 +1,103 @@
-"""Safe loading of mmengine checkpoints on PyTorch >= 2.6.
+"""Safe loading of mmengine checkpoints: ``torch.load`` with an allowlist.
 
-``torch.load`` now defaults to ``weights_only=True`` and refuses the objects
-mmengine 0.10.7 pickles into every checkpoint (``HistoryBuffer`` of the message
-hub and numpy arrays/scalars), so ``Runner(resume=True)`` and ``load_from`` fail.
-Turning ``weights_only`` off would let any checkpoint run arbitrary code.
+``torch.load`` (weights_only) refuses the objects mmengine 0.10.7 pickles into
+every checkpoint (``HistoryBuffer`` of the message hub, numpy arrays, scalars
+and dtypes), so ``Runner(resume=True)`` and ``load_from`` fail on torch >= 2.6;
+turning ``weights_only`` off would let any checkpoint run arbitrary code.
 
-This module keeps ``weights_only=True`` and allowlists exactly the globals that
-mmengine writes. ``builtins.getattr`` is among them because each HistoryBuffer
-pickles its statistics methods as ``getattr(HistoryBuffer, 'min')``; a generic
-``getattr`` would let a payload walk to ``eval``, so it is replaced by
-:func:`history_buffer_getattr`, which resolves only the statistics methods of
-``HistoryBuffer``. Anything else is refused with :class:`UntrustedCheckpointError`
-naming the offending globals, unless the user explicitly trusts the file
-(``trust_checkpoint=True`` in the config or ``--trust-checkpoint`` on the CLI).
+:func:`safe_load` keeps ``weights_only=True`` -- passed explicitly, so that
+``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` can not turn it off -- and allowlists
+exactly the globals mmengine writes (:func:`allowed_globals`):
 
-Importing :mod:`tessera_core` registers :func:`load_from_local` as mmengine's
-loader for local paths, so every mmengine loading path (``resume``,
-``load_from``, ``init_cfg=dict(type='Pretrained')``) goes through it.
+- ``HistoryBuffer``, rebuilt through :class:`CheckedHistoryBuffer`, which
+  refuses any state but the buffer's own data;
+- ``builtins.getattr``, replaced by :func:`history_buffer_getattr`, which only
+  resolves ``HistoryBuffer``'s statistics methods;
+- numpy arrays, scalars and dtypes, under both spellings of their constructors:
+  ``numpy._core.multiarray._reconstruct`` / ``.scalar`` (numpy 2) and
+  ``numpy.core.multiarray._reconstruct`` / ``.scalar`` (numpy 1.x, hence every
+  checkpoint of the OpenMMLab model zoo). Both names map to the same functions.
+
+Anything else is refused with :class:`UntrustedCheckpointError` naming the
+offending globals, unless the user explicitly trusts the file (``trust_checkpoint
+= True`` in the config, ``--trust-checkpoint`` on the CLI, which call
+:func:`set_trusted`, or ``TESSERA_TRUST_CHECKPOINTS=1``). A file that is not a
+complete checkpoint raises :class:`CheckpointFileError` naming it and the problem
+(:mod:`.checkpoint_file`).
+
+This module has no side effect on import besides checking torch's version;
+:mod:`.checkpoint_safety` installs it into mmengine.
 """
 from __future__ import annotations
 
 import os
 import os.path as osp
 import pickle
+import re
 from contextlib import contextmanager
-from typing import Iterator, List, Optional
+from typing import BinaryIO, Iterator, List, Optional, Union
 
 import numpy as np
 import torch
-from mmengine.logging.history_buffer import HistoryBuffer
-from mmengine.runner.checkpoint import CheckpointLoader
 
-_TRUST_ENV = 'TESSERA_TRUST_CHECKPOINTS'
+from .checkpoint_errors import TRUST_HINT, CheckpointFileError, UntrustedCheckpointError
+from .checkpoint_file import check_checkpoint_file, unreadable_error
+from .history_buffer_guard import CheckedHistoryBuffer, history_buffer_getattr
+
+__all__ = ['CheckpointFileError', 'UntrustedCheckpointError', 'allowed_globals', 'allowed_global_names',
+           'history_buffer_getattr', 'is_trusted', 'safe_load', 'set_trusted', 'trusted_checkpoints',
+           'unsafe_globals', 'MIN_TORCH']
+
+MIN_TORCH = (2, 6)
+TRUST_ENV = 'TESSERA_TRUST_CHECKPOINTS'
 _trusted = False
 
 
-class UntrustedCheckpointError(pickle.UnpicklingError):
-    """A checkpoint references pickled objects outside the allowlist."""
+def check_torch(torch_module=torch) -> None:
+    """Raise ImportError unless torch has what :func:`safe_load` relies on:
+    ``torch.serialization.safe_globals`` with ``(object, name)`` entries and
+    ``get_unsafe_globals_in_checkpoint`` (torch >= 2.6)."""
+    version = str(getattr(torch_module, '__version__', '0'))
+    match = re.match(r'(\d+)\.(\d+)', version)
+    numbers = tuple(int(x) for x in match.groups()) if match else (0, 0)
+    serialization = getattr(torch_module, 'serialization', None)
+    missing = [name for name in ('safe_globals', 'get_unsafe_globals_in_checkpoint')
+               if not hasattr(serialization, name)]
+    if missing or numbers < MIN_TORCH:
+        raise ImportError(
+            f'tessera-core needs torch >= {MIN_TORCH[0]}.{MIN_TORCH[1]} to load checkpoints safely '
+            f'(torch.serialization.safe_globals with (object, name) entries); found torch {version}'
+            + (f' without torch.serialization.{", ".join(missing)}' if missing else '')
+            + f". Upgrade with: pip install 'torch>={MIN_TORCH[0]}.{MIN_TORCH[1]}'")
 
 
-def history_buffer_getattr(obj, name: str):
-    """Stand-in for ``builtins.getattr`` while unpickling: only
-    ``getattr(HistoryBuffer, <statistics method>)`` is allowed."""
-    allowed = set(HistoryBuffer._statistics_methods) | {'min', 'max', 'mean', 'current'}
-    if obj is HistoryBuffer and name in allowed:
-        return getattr(HistoryBuffer, name)
-    raise UntrustedCheckpointError(
-        f'checkpoint asks for getattr({getattr(obj, "__qualname__", type(obj).__name__)}, {name!r}); '
-        'only getattr(HistoryBuffer, <statistics method>) is allowed')
+check_torch()
 
 
-def _numpy_core_name() -> str:
-    return 'numpy._core' if hasattr(np, '_core') else 'numpy.core'
+def _numpy_multiarray():
+    core = getattr(np, '_core', None) or np.core
+    return core.multiarray
 
 
 def allowed_globals() -> list:
-    """The globals an mmengine 0.10.x checkpoint may reference (and nothing else)."""
-    multiarray = __import__(f'{_numpy_core_name()}.multiarray', fromlist=['_reconstruct'])
-    core = _numpy_core_name()
+    """The globals an mmengine 0.10.x checkpoint may reference (and nothing else),
+    as ``torch.serialization.safe_globals`` entries."""
+    multiarray = _numpy_multiarray()
     entries = [
-        HistoryBuffer,
+        (CheckedHistoryBuffer, 'mmengine.logging.history_buffer.HistoryBuffer'),
+        (history_buffer_getattr, 'builtins.getattr'),
         np.ndarray,
         np.dtype,
-        (multiarray._reconstruct, f'{core}.multiarray._reconstruct'),
-        (multiarray.scalar, f'{core}.multiarray.scalar'),
-        (history_buffer_getattr, 'builtins.getattr'),
     ]
+    for core in ('numpy._core', 'numpy.core'):  # numpy 2 and numpy 1.x spellings
+        entries.append((multiarray._reconstruct, f'{core}.multiarray._reconstruct'))
+        entries.append((multiarray.scalar, f'{core}.multiarray.scalar'))
     # numpy >= 1.25 pickles dtypes as instances of their concrete classes.
     dtypes = getattr(np, 'dtypes', None)
     if dtypes is not None:
         for name in ('Float64DType', 'Float32DType', 'Float16DType', 'Int64DType', 'Int32DType',
-                     'Int16DType', 'Int8DType', 'UInt8DType', 'BoolDType'):
+                     'Int16DType', 'Int8DType', 'UInt64DType', 'UInt32DType', 'UInt16DType',
+                     'UInt8DType', 'BoolDType'):
             if hasattr(dtypes, name):
                 entries.append(getattr(dtypes, name))
     return entries
@@ -93,7 +120,7 @@ def set_trusted(trusted: bool) -> None:
 
 
 def is_trusted() -> bool:
-    return _trusted or os.environ.get(_TRUST_ENV, '') == '1'
+    return _trusted or os.environ.get(TRUST_ENV, '') == '1'
 
 
 @contextmanager
@@ -107,42 +134,69 @@ def trusted_checkpoints() -> Iterator[None]:
         set_trusted(previous)
 
 
-def unsafe_globals(filename: str) -> List[str]:
-    """Globals referenced by ``filename`` that are not on the allowlist.
+def unsafe_globals(source) -> List[str]:
+    """Globals referenced by a checkpoint that are not on the allowlist.
 
     Scans the pickle opcodes only; nothing in the file is executed.
     """
-    found = torch.serialization.get_unsafe_globals_in_checkpoint(filename)
+    found = torch.serialization.get_unsafe_globals_in_checkpoint(source)
     allowed = set(allowed_global_names())
     return sorted(g for g in found if g not in allowed)
 
 
-def safe_load(filename: str, map_location=None, trusted: Optional[bool] = None):
-    """``torch.load`` with the allowlist; raises :class:`UntrustedCheckpointError`
-    naming the offending globals unless the file is trusted."""
-    filename = osp.expanduser(filename)
-    if not osp.isfile(filename):
-        raise FileNotFoundError(f'checkpoint {filename} can not be found')
-    if trusted if trusted is not None else is_trusted():
-        return torch.load(filename, map_location=map_location, weights_only=False)
+def _refusal_reason(err: BaseException) -> str:
+    """The unpickler's own reason, without torch's advice to pass weights_only=False."""
+    text = str(err)
+    match = re.search(r'WeightsUnpickler error: (.+)', text)
+    return (match.group(1) if match else text.strip().splitlines()[0]).strip()
+
+
+def safe_load(source: Union[str, os.PathLike, BinaryIO], map_location=None,
+              trusted: Optional[bool] = None, name: Optional[str] = None):
+    """``torch.load`` with the allowlist.
+
+    Args:
+        source: a local path or a seekable binary file object.
+        map_location: as for ``torch.load``.
+        trusted: load without the allowlist; defaults to :func:`is_trusted`.
+        name: how to name the checkpoint in errors (defaults to the path).
+
+    Raises:
+        FileNotFoundError: no such file.
+        CheckpointFileError: the file is empty, truncated or not a checkpoint.
+        UntrustedCheckpointError: the file references objects outside the
+            allowlist (named in the message) and is not trusted.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        source = osp.expanduser(os.fspath(source))
+        if not osp.isfile(source):
+            raise FileNotFoundError(f'checkpoint {source} can not be found')
+    name = name or (source if isinstance(source, str) else repr(source))
+    check_checkpoint_file(source, name)
+    trusted = is_trusted() if trusted is None else trusted
     try:
+        if trusted:
+            return torch.load(source, map_location=map_location, weights_only=False)
         with torch.serialization.safe_globals(allowed_globals()):
-            return torch.load(filename, map_location=map_location, weights_only=True)
+            return torch.load(source, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
+        if trusted:
+            raise unreadable_error(name, err) from err
+        if not isinstance(source, str):
+            source.seek(0)
         try:
-            offending = unsafe_globals(filename)
-        except Exception:  # not a zip checkpoint: report the loader's own message
+            offending = unsafe_globals(source)
+        except Exception:  # an unreadable pickle: report the unpickler's own message
             offending = []
-        detail = ', '.join(offending) if offending else str(err).splitlines()[0]
+        detail = ', '.join(offending) if offending else _refusal_reason(err)
         raise UntrustedCheckpointError(
-            f'refusing to load checkpoint {filename}: it references pickled objects outside '
-            f"Tessera's allowlist ({detail}). Unpickling them could run code. If you trust "
-            'this file, opt in explicitly with `trust_checkpoint = True` in the config, '
-            f'`--trust-checkpoint` on tools/train.py / tools/test.py, or {_TRUST_ENV}=1.'
-        ) from None
+            f'refusing to load checkpoint {name}: it references pickled objects outside '
+            f"Tessera's allowlist ({detail}). Unpickling them could run code. {TRUST_HINT}") from None
+    except (RuntimeError, EOFError, ValueError, OSError) as err:
+        raise unreadable_error(name, err) from err
 
 
-@CheckpointLoader.register_scheme(prefixes='', force=True)
-def load_from_local(filename, map_location):
-    """mmengine loader for local paths, replaced by the allowlisted one."""
+def load_from_local(filename, map_location=None):
+    """mmengine's loader for local paths (``CheckpointLoader`` scheme ``''``),
+    through the allowlist."""
     return safe_load(filename, map_location=map_location)
