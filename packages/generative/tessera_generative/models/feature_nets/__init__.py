@@ -1,0 +1,3 @@
+from .conv_feature_net import ConvFeatureNet
+
+__all__ = ['ConvFeatureNet']

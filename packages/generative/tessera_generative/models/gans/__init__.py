@@ -1,0 +1,5 @@
+from .base_gan import BaseGAN
+from .dcgan_discriminator import DCGANDiscriminator
+from .dcgan_generator import DCGANGenerator
+
+__all__ = ['BaseGAN', 'DCGANGenerator', 'DCGANDiscriminator']
