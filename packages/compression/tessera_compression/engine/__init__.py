@@ -1,0 +1,4 @@
+from .hooks import KNNMonitorHook
+from .optimizers import SubmoduleOptimWrapperConstructor
+
+__all__ = ['KNNMonitorHook', 'SubmoduleOptimWrapperConstructor']

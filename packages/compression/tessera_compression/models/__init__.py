@@ -10,3 +10,8 @@ __all__ = ['LSQConv2d', 'LSQLinear', 'QuantConv2d', 'QuantLinear', 'QuantizedMod
            'SUPPORTED_BITS', 'LSQQuantizer', 'N2UQActivationQuantizer', 'N2UQWeightQuantizer', 'QuantLevels',
            'Quantizer', 'build_quantizer', 'check_bits', 'grad_scale', 'quant_range', 'round_pass']
 from .binary import BinaryConv2d, ReActNet, RPReLU, RSign  # noqa: F401  (ReActNet / AdamBNN)
+from .data_free import ConvGenerator, DataFreeDistillation  # noqa: F401  (data-free distillation)
+from .distillers import DistillationModel, TeacherCheckpointError  # noqa: F401  (distillation)
+from .losses import InfoNCELoss, KLDivergence  # noqa: F401
+from .recorders import MethodOutputsRecorder, ModuleInputsRecorder, ModuleOutputsRecorder, RecorderManager  # noqa: F401
+from .selfsup import MLPProjector, MoCoV2  # noqa: F401  (self-supervised pretraining)

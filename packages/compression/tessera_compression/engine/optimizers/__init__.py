@@ -1,0 +1,3 @@
+from .submodule_optim_wrapper_constructor import SubmoduleOptimWrapperConstructor
+
+__all__ = ['SubmoduleOptimWrapperConstructor']
