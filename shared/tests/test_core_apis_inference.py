@@ -175,3 +175,15 @@ def test_adapter_lookup_by_class_name_then_scope_then_default():
         register_output_adapter('_TestOnlyClassifier', ClsOutputAdapter())
     with pytest.raises(TypeError, match='OutputAdapter instance'):
         register_output_adapter('_TestOnlyOther', object())
+
+
+def test_segmentation_result_is_the_argmax_label_map(digits):
+    model = get_model('psa-p-fpn-r18w16_digit-seg')  # its test pipeline's DigitSegMap needs gt_label: skipped
+    result = inference_model(model, digits[2][0], visualize=True)
+    seg = result['pred_sem_seg']
+    assert seg.shape == (28, 28) and seg.dtype == np.int64 and 0 <= seg.min() and seg.max() < 11
+    np.testing.assert_array_equal(result['labels'], np.unique(seg))
+    with torch.no_grad():
+        inputs = model.data_preprocessor(dict(inputs=torch.from_numpy(digits[2][:1].copy())[:, None]))['inputs']
+        np.testing.assert_array_equal(seg, model(inputs).argmax(1)[0].numpy())
+    assert result['visualization'].shape == (224, 448, 3)  # image | label map

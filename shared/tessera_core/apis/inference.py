@@ -11,7 +11,7 @@ from mmengine.registry import DefaultScope
 from mmengine.visualization import Visualizer
 from torch import nn
 
-from . import classification_adapter  # noqa: F401  (registers core's default adapter)
+from . import classification_adapter, segmentation_adapter  # noqa: F401  (register core's adapters)
 from .inference_pipeline import build_inference_pipeline
 from .output_adapters import get_output_adapter
 
@@ -44,7 +44,7 @@ def inference_model(model: nn.Module, inputs: Any, visualize: bool = False,
         raise ValueError('inference_model got an empty list of inputs')
     dataset_meta = getattr(model, 'dataset_meta', None) or {}
     with DefaultScope.overwrite_default_scope(scope):
-        loader, pipeline = build_inference_pipeline(cfg)
+        loader, pipeline = build_inference_pipeline(cfg, adapter.skip_transforms)
         loaded = [adapter.load(item, loader) for item in items]
         images = [data['img'] for data in loaded]
         batch = pseudo_collate([pipeline(data) for data in loaded])

@@ -9,7 +9,7 @@ loader, with the loader's colour type, followed by the rest of the pipeline.
 """
 import os
 import os.path as osp
-from typing import Optional, Tuple, Union
+from typing import Optional, Sequence, Tuple, Union
 
 import mmcv
 import numpy as np
@@ -98,8 +98,9 @@ def _short_type(transform: dict) -> str:
     return (t if isinstance(t, str) else t.__name__).split('.')[-1]
 
 
-def build_inference_pipeline(cfg: Config) -> Tuple[LoadInferenceImage, Compose]:
-    """``(loader, pipeline)`` for ``cfg``; build inside the config's default scope.
+def build_inference_pipeline(cfg: Config, skip: Sequence[str] = ()) -> Tuple[LoadInferenceImage, Compose]:
+    """``(loader, pipeline)`` for ``cfg``, without the transforms named in ``skip``;
+    build inside the config's default scope.
 
     Without an image loader in the pipeline, the loader's ``channels`` follow
     ``model.backbone.in_channels`` when the config states it (1 or 3).
@@ -111,7 +112,7 @@ def build_inference_pipeline(cfg: Config) -> Tuple[LoadInferenceImage, Compose]:
             color_type = transform.get('color_type', 'color')
             loader = LoadInferenceImage(_COLOR_CHANNELS.get(color_type), color_type,
                                         transform.get('imdecode_backend', 'cv2'))
-        elif not name.startswith('Load'):
+        elif not name.startswith('Load') and name not in skip:
             rest.append(transform)
     if loader is None:
         in_channels = cfg.get('model', {}).get('backbone', {}).get('in_channels')

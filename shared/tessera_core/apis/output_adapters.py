@@ -27,8 +27,10 @@ _ADAPTERS: Dict[str, 'OutputAdapter'] = {}
 class OutputAdapter:
     """Base adapter: image inputs, the image itself as drawing. Subclasses override
     :meth:`to_result` and as needed :meth:`draw`, :meth:`split_inputs`, :meth:`load`,
-    :meth:`dataset_meta`.
+    :meth:`dataset_meta`; ``skip_transforms`` names test-pipeline transforms that
+    need ground truth (loaders ``Load*`` are always replaced or dropped).
     """
+    skip_transforms: Tuple[str, ...] = ()
 
     def split_inputs(self, inputs: Any) -> Tuple[List[Any], bool]:
         """``(items, single)``: one image (path or (H, W[, C]) array) or a list of them."""
