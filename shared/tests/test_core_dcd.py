@@ -426,3 +426,10 @@ def test_config_model_trains_one_step():
     assert not torch.equal(before, model.backbone.layer4[1].conv2.fc_phi.weight)  # the dynamic branch learns
     preds = model.val_step(data)
     assert len(preds) == 8 and preds[0].pred_score.shape == (10,)
+
+
+def test_dcd_resnet_refuses_dilations():
+    from tessera_core.models.backbones.dcd_resnet import DCDResNet
+    with pytest.raises(ValueError, match=r'DCDResNet: dilations must all be 1.*\(1, 1, 2, 4\)'):
+        DCDResNet(depth=18, dilations=(1, 1, 2, 4))
+    assert DCDResNet(depth=18, in_channels=1, stem='small', base_channels=8, dilations=(1, 1, 1, 1)) is not None

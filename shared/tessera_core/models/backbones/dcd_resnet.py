@@ -32,13 +32,16 @@ class DCDResNet(ResNet):
         conv_cfg (dict, optional): Config of the static convs (stem, shortcuts).
         **kwargs: The other arguments of :class:`ResNet` (``in_channels``, ``stem``,
             ``stem_stride``, ``base_channels``, ``out_indices``, ``frozen_stages``, ``norm_eval``,
-            ``norm_cfg``, ``init_cfg``).
+            ``norm_cfg``, ``init_cfg``, ``strides``, ...); ``dilations`` must stay 1.
 
     Shapes: as :class:`ResNet`.
     """
 
     def __init__(self, depth: int = 18, dcd_cfg: Optional[dict] = None, conv_cfg: Optional[dict] = None,
                  **kwargs):
+        dilations = tuple(kwargs.get('dilations') or ())
+        if any(d != 1 for d in dilations):
+            raise ValueError(f'DCDResNet: dilations must all be 1 (the DCD convs are not dilated), got {dilations}')
         super().__init__(depth=depth, conv_cfg=conv_cfg, **kwargs)
         block_type = self.arch_settings[depth][0]
         if dcd_cfg is None:
