@@ -36,13 +36,14 @@ def parse_args(argv=None):
 
 
 def resolve_config(path: str) -> str:
-    """A config path as given, or relative to the installed tessera-core configs (``mim run`` style)."""
-    if osp.isfile(path):
-        return path
-    packaged = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs', path)
-    if osp.isfile(packaged):
-        return packaged
-    raise FileNotFoundError(f'config not found: {path} (nor {packaged})')
+    """A config path as given, or inside the installed tessera-core (``mim run`` style):
+    ``ghostnet/x.py`` relative to its configs, ``configs/ghostnet/x.py`` relative to the package."""
+    package = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    candidates = [path, osp.join(package, 'configs', path), osp.join(package, path)]
+    for candidate in candidates:
+        if osp.isfile(candidate):
+            return candidate
+    raise FileNotFoundError(f'config not found: {path} (looked in: {", ".join(candidates)})')
 
 
 def main(argv=None) -> int:
