@@ -107,3 +107,85 @@ def test_explicit_trust_opt_in(tmp_path):
 def test_missing_file_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match='nope.pth'):
         safe_load(str(tmp_path / 'nope.pth'))
+
+
+class _PickledAs:
+    """Pickles as an object of ``cls`` rebuilt from ``state`` (NEWOBJ + BUILD, as HistoryBuffer does)."""
+
+    def __init__(self, cls, state):
+        self.cls, self.state = cls, state
+
+    @property
+    def __class__(self):  # pickle checks that the object is of the class NEWOBJ names
+        return self.cls
+
+    def __reduce__(self):
+        import copyreg
+        return copyreg.__newobj__, (self.cls,), self.state
+
+
+def _buffer_state(**changes):
+    state = dict(max_length=1000000, _log_history=np.array([1.0, 2.0]), _count_history=np.array([1, 1]),
+                 statistics_methods={'min': HistoryBuffer.min, 'mean': HistoryBuffer.mean})
+    state.update(changes)
+    return {k: v for k, v in state.items() if v is not None}
+
+
+def test_history_buffer_with_its_own_data_loads_as_a_plain_buffer(tmp_path):
+    path = _save({'b': _PickledAs(HistoryBuffer, _buffer_state())}, tmp_path / 'ok.pth')
+    buf = safe_load(path)['b']
+    assert type(buf) is HistoryBuffer and buf.mean() == 1.5 and buf.max_length == 1000000
+
+
+@pytest.mark.parametrize('changes, reason', [
+    (dict(evil='x'), "unexpected attributes \\['evil'\\]"),
+    (dict(update=np.ndarray), "unexpected attributes \\['update'\\]"),
+    (dict(statistics_methods={'mean': HistoryBuffer.max}), "binds statistics method 'mean'"),
+    (dict(statistics_methods={'weighted': HistoryBuffer.min}), "binds statistics method 'weighted'"),
+    (dict(_log_history=np.ones((2, 1))), '_log_history of type ndarray float64, 2-d'),
+    (dict(_log_history=[1.0, 2.0]), '_log_history of type list'),
+    (dict(_count_history=np.array([1])), 'histories of lengths 2 / 1'),
+    (dict(max_length=1), 'histories of lengths 2 / 2 with max_length=1'),
+    (dict(max_length='1'), "max_length='1'"),
+    (dict(max_length=None), "lacks \\['max_length'\\]"),
+])
+def test_history_buffer_state_is_restricted_to_its_own_data(tmp_path, changes, reason):
+    registry = dict(HistoryBuffer._statistics_methods)
+    path = _save({'b': _PickledAs(HistoryBuffer, _buffer_state(**changes))}, tmp_path / 'bad.pth')
+    with pytest.raises(UntrustedCheckpointError, match=reason):
+        safe_load(path)
+    assert HistoryBuffer._statistics_methods == registry  # the class-level registry is untouched
+
+
+def test_history_buffer_can_not_be_called(tmp_path):
+    path = _save({'b': _Reduce(HistoryBuffer, [1.0], [1])}, tmp_path / 'call.pth')
+    with pytest.raises(UntrustedCheckpointError, match=r'calls HistoryBuffer\(\.\.\.\)'):
+        safe_load(path)
+
+
+def test_force_no_weights_only_env_does_not_open_the_allowlist(tmp_path, monkeypatch):
+    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+    victim = tmp_path / 'pwned4.txt'
+    path = _save({'x': _Reduce(builtins.open, str(victim), 'w')}, tmp_path / 'evil4.pth')
+    with pytest.raises(UntrustedCheckpointError, match='io.open'):
+        CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    assert not victim.exists()
+
+
+def test_numpy_names_allowlisted_are_exactly_the_data_constructors():
+    names = safe_checkpoint.allowed_global_names()
+    multiarray = sorted(n for n in names if '.multiarray.' in n)
+    assert multiarray == ['numpy._core.multiarray._reconstruct', 'numpy._core.multiarray.scalar',
+                          'numpy.core.multiarray._reconstruct', 'numpy.core.multiarray.scalar']
+    assert all(n.startswith(('numpy.', 'mmengine.logging.history_buffer.HistoryBuffer', 'builtins.getattr'))
+               for n in names), names
+    numpy_entries = {e[1]: e[0] for e in safe_checkpoint.allowed_globals() if isinstance(e, tuple)}
+    assert numpy_entries['numpy.core.multiarray._reconstruct'] is numpy_entries['numpy._core.multiarray._reconstruct']
+
+
+def test_old_torch_is_refused_at_import_with_the_version_needed():
+    import types
+    old = types.SimpleNamespace(__version__='2.4.1', serialization=types.SimpleNamespace(add_safe_globals=None))
+    with pytest.raises(ImportError, match=r"torch >= 2\.6.*found torch 2\.4\.1.*safe_globals.*pip install 'torch>=2\.6'"):
+        safe_checkpoint.check_torch(old)
+    safe_checkpoint.check_torch(torch)  # the installed one is fine

@@ -8,7 +8,9 @@ and raises :class:`CheckpointFileError` naming the file and what is wrong:
 - empty (0 bytes);
 - a ``torch.save`` zip archive whose end is missing (an interrupted write or
   download: the zip central directory is written last);
-- a complete zip archive without ``data.pkl`` (not written by ``torch.save``);
+- a complete zip archive without ``data.pkl`` (not written by ``torch.save``), or
+  whose ``data.pkl`` fails its CRC check (the tensor data is not checked: that
+  would read the whole file);
 - anything that is neither a zip archive nor a pickle stream (the legacy format
   of torch < 1.6, e.g. torchvision's ``resnet18-5c106cde.pth``), e.g. an HTML
   error page saved by a failed download or a text file.
@@ -23,6 +25,7 @@ import io
 import os
 import tarfile
 import zipfile
+import zlib
 from typing import BinaryIO, Union
 
 from .checkpoint_errors import CheckpointFileError
@@ -35,36 +38,33 @@ Source = Union[str, os.PathLike, BinaryIO]
 
 
 def _read_head(source: Source) -> tuple:
-    """(first bytes, size, is a complete zip, zip member names) without unpickling."""
+    """(first bytes, size, zip member names or None, data.pkl's CRC is right), without unpickling."""
     if isinstance(source, (str, os.PathLike)):
-        size = os.path.getsize(source)
-        with open(source, 'rb') as f:
-            head = f.read(_HEAD)
-        opener = lambda: open(source, 'rb')  # noqa: E731
+        f, start = open(source, 'rb'), 0
     else:
-        start = source.tell()
-        source.seek(0, io.SEEK_END)
-        size = source.tell() - start
-        source.seek(start)
-        head = source.read(_HEAD)
-        source.seek(start)
-        opener = None
-    complete_zip, names = False, []
-    if head.startswith(ZIP_MAGIC):
-        f = opener() if opener else source
-        try:
-            complete_zip = zipfile.is_zipfile(f)
-            if complete_zip:
-                if opener is None:
-                    f.seek(start)
+        f, start = source, source.tell()
+    try:
+        head = f.read(_HEAD)
+        size = f.seek(0, io.SEEK_END) - start
+        names, crc_ok = None, True
+        if head.startswith(ZIP_MAGIC):
+            f.seek(start)
+            if zipfile.is_zipfile(f):
+                f.seek(start)
                 with zipfile.ZipFile(f) as zf:
                     names = zf.namelist()
-        finally:
-            if opener:
-                f.close()
-            else:
-                source.seek(start)
-    return head, size, complete_zip, names
+                    pickles = [n for n in names if n == 'data.pkl' or n.endswith('/data.pkl')]
+                    try:
+                        for name in pickles[:1]:
+                            zf.read(name)  # zipfile checks the CRC-32 of what it reads
+                    except (zipfile.BadZipFile, zlib.error):
+                        crc_ok = False
+    finally:
+        if f is source:
+            f.seek(start)
+        else:
+            f.close()
+    return head, size, names, crc_ok
 
 
 def _looks_like_text(head: bytes) -> bool:
@@ -77,11 +77,11 @@ def _looks_like_text(head: bytes) -> bool:
 
 def check_checkpoint_file(source: Source, name: str) -> None:
     """Raise :class:`CheckpointFileError` if ``source`` can not be a checkpoint."""
-    head, size, complete_zip, names = _read_head(source)
+    head, size, names, crc_ok = _read_head(source)
     if size == 0:
         raise CheckpointFileError(f'checkpoint {name} is empty (0 bytes)')
     if head.startswith(ZIP_MAGIC):
-        if not complete_zip:
+        if names is None:
             raise CheckpointFileError(
                 f'checkpoint {name} is truncated ({size} bytes): it begins like a torch.save archive '
                 'but its end (the zip central directory) is missing; the write or download was '
@@ -90,6 +90,9 @@ def check_checkpoint_file(source: Source, name: str) -> None:
             raise CheckpointFileError(
                 f'checkpoint {name} is a zip archive but not a PyTorch checkpoint (no data.pkl among '
                 f'its {len(names)} members: {", ".join(names[:5])}{", ..." if len(names) > 5 else ""})')
+        if not crc_ok:
+            raise CheckpointFileError(
+                f'checkpoint {name} is corrupted: its data.pkl fails the zip CRC-32 check')
         return
     if head.startswith(PICKLE_PROTO):
         return  # legacy (torch < 1.6) format: torch.load reads it

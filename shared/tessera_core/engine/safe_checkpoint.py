@@ -147,8 +147,12 @@ def unsafe_globals(source) -> List[str]:
 def _refusal_reason(err: BaseException) -> str:
     """The unpickler's own reason, without torch's advice to pass weights_only=False."""
     text = str(err)
-    match = re.search(r'WeightsUnpickler error: (.+)', text)
-    return (match.group(1) if match else text.strip().splitlines()[0]).strip()
+    match = re.search(r'WeightsUnpickler error:\s*(.+)', text)
+    if match:
+        return match.group(1).strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    useful = [line for line in lines if not line.startswith(('Weights only load failed', 'Check the documentation'))]
+    return (useful or lines or [type(err).__name__])[0]
 
 
 def safe_load(source: Union[str, os.PathLike, BinaryIO], map_location=None,
