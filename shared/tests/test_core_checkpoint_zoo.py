@@ -72,15 +72,15 @@ def _globals_in(path):
     return {arg.replace(' ', '.') for op, arg, _ in pickletools.genops(data) if op.name == 'GLOBAL'}
 
 
-@pytest.fixture(scope='module')
-def mmengine_checkpoint(tmp_path_factory):
-    work = tmp_path_factory.mktemp('zoo')
-    _runner(work / 'train', default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=1))).train()
-    return str(work / 'train' / 'epoch_1.pth'), work
+@pytest.fixture
+def mmengine_checkpoint(tmp_path):
+    """A checkpoint written by mmengine's Runner (function scope: inside the test's default-scope fixture)."""
+    _runner(tmp_path / 'train', default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=1))).train()
+    return str(tmp_path / 'train' / 'epoch_1.pth')
 
 
 def test_numpy1_checkpoint_loads_and_resumes(mmengine_checkpoint, tmp_path):
-    original, _ = mmengine_checkpoint
+    original = mmengine_checkpoint
     old = to_numpy1_names(original, tmp_path / 'numpy1.pth')
     names = _globals_in(old)
     assert {'numpy.core.multiarray._reconstruct', 'numpy.core.multiarray.scalar'} <= names

@@ -176,6 +176,7 @@ def safe_load(source: Union[str, os.PathLike, BinaryIO], map_location=None,
         if not osp.isfile(source):
             raise FileNotFoundError(f'checkpoint {source} can not be found')
     name = name or (source if isinstance(source, str) else repr(source))
+    start = None if isinstance(source, str) else source.tell()
     check_checkpoint_file(source, name)
     trusted = is_trusted() if trusted is None else trusted
     try:
@@ -186,8 +187,8 @@ def safe_load(source: Union[str, os.PathLike, BinaryIO], map_location=None,
     except pickle.UnpicklingError as err:
         if trusted:
             raise unreadable_error(name, err) from err
-        if not isinstance(source, str):
-            source.seek(0)
+        if start is not None:
+            source.seek(start)
         try:
             offending = unsafe_globals(source)
         except Exception:  # an unreadable pickle: report the unpickler's own message
