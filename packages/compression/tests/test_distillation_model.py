@@ -119,6 +119,14 @@ def test_teacher_from_its_config_file(tmp_path):
     assert model.teacher.backbone.stem[0].out_channels == 8
 
 
+def test_teacher_config_from_another_package():
+    from tessera_compression.models.distillers import teacher_model_cfg
+    cfg = teacher_model_cfg('tessera_core::demo/resnet18-w16_embedded-digits.py')
+    assert cfg['type'] == 'ImageClassifier' and cfg['backbone']['base_channels'] == 16
+    with pytest.raises(FileNotFoundError, match='no config'):
+        teacher_model_cfg('tessera_core::demo/missing.py')
+
+
 def test_mismatched_teacher_checkpoint_names_the_keys(tmp_path):
     good = torch.load(save_teacher_checkpoint(tmp_path / 't.pth', width=8), weights_only=True)['state_dict']
     bad = dict(good)

@@ -64,6 +64,21 @@ def test_method_outputs_recorder_gives_logits_and_stage_tuples(model):
     assert 'forward' not in vars(other.head) and 'forward' in vars(model.head)
 
 
+def test_a_deep_copy_records_with_its_own_weights(model):
+    import copy
+    rec = MethodOutputsRecorder('head.forward')
+    rec.initialize(model)
+    twin = copy.deepcopy(model)
+    with torch.no_grad():
+        twin.head.fc.weight.add_(1.0)
+        x = torch.randn(2, 1, 8, 8)
+        feats = twin.extract_feat(x)
+        assert torch.equal(twin(x, mode='tensor'), twin.head.fc(feats[-1]))  # not the original's weights
+        rec.recording = True
+        model(x, mode='tensor')
+    assert len(rec.data_buffer) == 1  # the copy records into its own copy of the recorder
+
+
 def test_unknown_module_lists_close_matches(model):
     with pytest.raises(KeyError) as err:
         ModuleOutputsRecorder('backbone.layer5').initialize(model)
