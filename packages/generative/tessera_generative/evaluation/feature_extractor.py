@@ -29,14 +29,19 @@ def default_cache_dir() -> str:
 
 
 def resolve_config(config: str) -> str:
-    """A path, or ``tessera_<pkg>::relative/path.py`` inside a package's ``configs/``."""
+    """A path, ``tessera_<pkg>::relative/path.py`` inside a package's ``configs/``, or a path relative to
+    this package's ``configs/`` (``feature_nets/x.py`` or ``configs/feature_nets/x.py``)."""
     if '::' in config:
         from tessera_core.config import package_config_path
         module, rel = config.split('::', 1)
         return package_config_path(module, rel)
-    if not osp.isfile(config):
-        raise FileNotFoundError(f'feature-network config {config} does not exist')
-    return osp.abspath(config)
+    if osp.isfile(config):
+        return osp.abspath(config)
+    in_package = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs',
+                          config[len('configs/'):] if config.startswith('configs/') else config)
+    if osp.isfile(in_package):
+        return in_package
+    raise FileNotFoundError(f'feature-network config {config} does not exist (nor {in_package})')
 
 
 def train_command(config_path: str, checkpoint: str) -> list:

@@ -32,6 +32,8 @@ def train_feature_net(config: str, out: str, work_dir=None, cfg_options=()) -> d
     from mmengine.config import Config, DictAction
     from mmengine.runner import Runner
 
+    from tessera_generative.evaluation.feature_extractor import resolve_config
+    config = resolve_config(config)
     cfg = Config.fromfile(config)
     if cfg_options:
         parser = argparse.ArgumentParser()
