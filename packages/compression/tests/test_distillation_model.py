@@ -137,6 +137,8 @@ def test_mismatched_teacher_checkpoint_names_the_keys(tmp_path):
         build(tmp_path, teacher_ckpt=str(tmp_path / 'bad.pth'))
     message = str(err.value)
     assert 'missing keys (1): head.fc.bias' in message and 'unexpected keys (1): head.extra.weight' in message
+    with pytest.raises(FileNotFoundError, match='train the teacher first'):
+        build(tmp_path, teacher_ckpt=str(tmp_path / 'absent.pth'))
     wider = save_teacher_checkpoint(tmp_path / 'w16.pth', width=16)
     with pytest.raises(TeacherCheckpointError, match=r'shape mismatches.*backbone\.stem\.0\.weight'):
         build(tmp_path, teacher_ckpt=wider)

@@ -120,3 +120,33 @@ def test_single_transforms_follow_their_definition():
     assert blur.kernel_for(checker) == 3 and blur(dict(img=checker))['img'].std() < checker.std() / 2
     with pytest.raises(ValueError, match='scale'):
         TRANSFORMS.build(dict(type='RandomResizedCrop', size=28, scale=(0.5, 1.5)))
+
+
+def test_split_batch_norm_normalises_interleaved_sub_batches():
+    from tessera_compression.models.selfsup import SplitBatchNorm2d
+    bn = SplitBatchNorm2d(3, num_splits=4, momentum=0.5)
+    with torch.no_grad():
+        bn.weight.copy_(torch.tensor([1.0, 2.0, 0.5]))
+        bn.bias.copy_(torch.tensor([0.0, 1.0, -1.0]))
+    x = torch.randn(8, 3, 5, 5) * 3 + 1
+    out = bn.train()(x)
+    group_means, group_vars = [], []
+    for j in range(4):
+        ref = torch.nn.BatchNorm2d(3, momentum=0.5)
+        ref.load_state_dict({k: v for k, v in bn.state_dict().items()}, strict=False)
+        ref.running_mean.zero_(), ref.running_var.fill_(1.0)
+        assert torch.allclose(out[j::4], ref.train()(x[j::4]), atol=1e-5)  # samples n = j (mod 4)
+        group_means.append(ref.running_mean), group_vars.append(ref.running_var)
+    assert torch.allclose(bn.running_mean, torch.stack(group_means).mean(0), atol=1e-6)
+    assert torch.allclose(bn.running_var, torch.stack(group_vars).mean(0), atol=1e-6)
+    plain = torch.nn.BatchNorm2d(3)
+    plain.load_state_dict(bn.state_dict())  # same state dict as a BatchNorm2d
+    assert torch.allclose(bn.eval()(x), plain.eval()(x), atol=1e-6)
+    with pytest.raises(ValueError, match='multiple of num_splits'):
+        bn.train()(torch.randn(6, 3, 2, 2))
+
+
+def test_shuffled_keys_come_back_in_input_order():
+    model = moco(queue_len=8, feat_dim=4).eval()  # eval BN: the order can not matter, so keys must match
+    x = torch.randn(6, 1, 16, 16)
+    assert torch.allclose(model.encode_key(x, shuffle=True), model.encode_key(x, shuffle=False), atol=1e-6)

@@ -6,6 +6,8 @@
 # images, momentum 0.99, SGD lr 0.06 at batch 512 -> 0.03 at 256, weight decay 5e-4, cosine).
 # Augmentations: MoCo v2's recipe for grey 28 px digits (random resized crop 0.2-1, brightness /
 # contrast jitter 0.4 with p 0.8, Gaussian blur sigma 0.1-2 with p 0.5, horizontal flip p 0.5).
+# Shuffling BN in one process as in that demo: BatchNorm over 8 interleaved sub-batches
+# (SplitBatchNorm2d) and the key batch permuted around the key encoder.
 # Linear probe of the result: linear-probe_resnet18-w16_embedded-digits.py.
 _base_ = [
     'tessera_core::_base_/datasets/embedded_digits.py',
@@ -14,10 +16,11 @@ _base_ = [
 model = dict(
     type='MoCoV2',
     data_preprocessor=dict(type='ClsDataPreprocessor', mean=[127.5], std=[127.5]),
-    backbone=dict(type='ResNet', depth=18, in_channels=1, stem='small', base_channels=16),
+    backbone=dict(type='ResNet', depth=18, in_channels=1, stem='small', base_channels=16,
+                  norm_cfg=dict(type='SplitBatchNorm2d', num_splits=8)),
     neck=dict(type='GlobalAveragePooling'),
     projector=dict(type='MLPProjector', in_channels=128, hid_channels=128, out_channels=128),
-    queue_len=1024, feat_dim=128, momentum=0.99, temperature=0.2,
+    queue_len=1024, feat_dim=128, momentum=0.99, temperature=0.2, shuffle_bn=True,
 )
 view_pipeline = [
     dict(type='RandomResizedCrop', size=28, scale=(0.2, 1.0)),

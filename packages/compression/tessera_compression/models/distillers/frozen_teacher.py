@@ -7,6 +7,7 @@ through tessera-core's allowlisted loader), strictly: a checkpoint that does not
 raises :class:`TeacherCheckpointError` naming the missing, unexpected and mis-shaped keys. Then
 every parameter gets ``requires_grad=False`` and the module is put in eval mode.
 """
+import os.path as osp
 import re
 from typing import List, Optional, Union
 
@@ -63,6 +64,9 @@ def _state_dict_of(checkpoint: dict) -> dict:
 def load_teacher_checkpoint(teacher: nn.Module, filename: str) -> None:
     """Load ``filename`` into ``teacher`` with mmengine's ``load_checkpoint(strict=True)``; on a
     mismatch raise :class:`TeacherCheckpointError` naming the keys."""
+    if '://' not in filename and not osp.isfile(filename):
+        raise FileNotFoundError(f'teacher checkpoint {filename} not found: train the teacher first (its config '
+                                f'is the `teacher` of the distillation config) or set model.teacher_ckpt=PATH')
     try:
         load_checkpoint(teacher, filename, map_location='cpu', strict=True, logger='current')
         return

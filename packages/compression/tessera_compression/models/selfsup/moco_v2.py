@@ -17,9 +17,13 @@ For two augmented views ``x_q``, ``x_k`` of each image (algorithm 1 of the MoCo 
 Defaults are the paper's (ImageNet): ``queue_len=65536``, ``momentum=0.999``, ``temperature=0.2``
 (v2), ``feat_dim=128``, a 2-layer MLP head. The key encoder is a copy of the query encoder made in
 :meth:`init_weights` (so both start equal after any initialisation) and trained only by the EMA; its
-BatchNorm layers use batch statistics as in the official code. Not implemented: shuffling BN across
-GPUs (the official code's guard against BN leakage; it needs several processes), so a single
-process trains with plain BN.
+BatchNorm layers use batch statistics as in the official code.
+
+Shuffling BN (section 3.3, the guard against a BN "signature" shared by a query and its key): the key
+batch is permuted before the key encoder and the keys are permuted back. With one process this is
+meaningful only with a BatchNorm that normalises sub-batches separately (``SplitBatchNorm2d``, as the
+official single-GPU CIFAR demo does); the cross-process shuffle of the official multi-GPU code is not
+implemented (each process shuffles its own batch).
 
 Inputs: the views stacked along the channel axis by ``MultiView`` (a grey image gives (N, 2, H, W):
 channel 0 is the query view, channel 1 the key view).
@@ -49,6 +53,7 @@ class MoCoV2(BaseModel):
         momentum (float): ``m`` of the EMA.
         temperature (float): ``tau`` of InfoNCE.
         num_views (int): Views stacked along the channel axis of the inputs (2: query and key).
+        shuffle_bn (bool): Permute the key batch around the key encoder (see the module docstring).
         loss (dict, optional): Defaults to ``InfoNCELoss(temperature)``.
         data_preprocessor (dict, optional): Defaults to ``ClsDataPreprocessor``.
 
@@ -56,7 +61,8 @@ class MoCoV2(BaseModel):
     """
 
     def __init__(self, backbone: dict, neck: dict, projector: dict, queue_len: int = 65536, feat_dim: int = 128,
-                 momentum: float = 0.999, temperature: float = 0.2, num_views: int = 2, loss: Optional[dict] = None,
+                 momentum: float = 0.999, temperature: float = 0.2, num_views: int = 2, shuffle_bn: bool = True,
+                 loss: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None, init_cfg=None):
         if data_preprocessor is None:
             data_preprocessor = dict(type='ClsDataPreprocessor')
@@ -75,6 +81,7 @@ class MoCoV2(BaseModel):
                                                    projector=copy.deepcopy(self.projector)))
         self.momentum_encoder.requires_grad_(False)
         self.queue_len, self.feat_dim, self.momentum, self.num_views = queue_len, feat_dim, momentum, num_views
+        self.shuffle_bn = shuffle_bn
         self.loss_module = MODELS.build(loss or dict(type='InfoNCELoss', temperature=temperature))
         self.register_buffer('queue', F.normalize(torch.randn(queue_len, feat_dim), dim=1))
         self.register_buffer('queue_ptr', torch.zeros((), dtype=torch.long))
@@ -121,10 +128,17 @@ class MoCoV2(BaseModel):
         return F.normalize(self.projector(self.extract_feat(inputs)), dim=1)
 
     @torch.no_grad()
-    def encode_key(self, inputs: torch.Tensor) -> torch.Tensor:
+    def encode_key(self, inputs: torch.Tensor, shuffle: Optional[bool] = None) -> torch.Tensor:
+        """Keys (N, feat_dim) in the order of ``inputs``; with ``shuffle`` (default ``shuffle_bn``) the
+        key encoder sees the batch in a random order, undone afterwards."""
+        shuffle = self.shuffle_bn if shuffle is None else shuffle
+        if shuffle:
+            perm = torch.randperm(inputs.size(0), device=inputs.device)
+            inputs = inputs[perm]
         enc = self.momentum_encoder
         x = enc['neck'](enc['backbone'](inputs))
-        return F.normalize(enc['projector'](x[-1] if isinstance(x, (tuple, list)) else x), dim=1)
+        keys = F.normalize(enc['projector'](x[-1] if isinstance(x, (tuple, list)) else x), dim=1)
+        return keys[torch.argsort(perm)] if shuffle else keys
 
     def split_views(self, inputs: torch.Tensor) -> List[torch.Tensor]:
         if inputs.size(1) % self.num_views:
