@@ -79,6 +79,16 @@ def test_a_deep_copy_records_with_its_own_weights(model):
     assert len(rec.data_buffer) == 1  # the copy records into its own copy of the recorder
 
 
+def test_a_record_overwritten_in_place_is_refused(model):
+    rec = ModuleOutputsRecorder('backbone.layer1.0.bn1')  # followed by ReLU(inplace=True)
+    rec.initialize(model)
+    rec.recording = True
+    with torch.no_grad():
+        model(torch.randn(2, 1, 8, 8), mode='tensor')
+    with pytest.raises(RuntimeError, match='modified in place'):
+        rec.get_record_data()
+
+
 def test_unknown_module_lists_close_matches(model):
     with pytest.raises(KeyError) as err:
         ModuleOutputsRecorder('backbone.layer5').initialize(model)

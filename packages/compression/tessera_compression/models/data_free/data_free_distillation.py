@@ -21,6 +21,8 @@ generator=dict(...))``). The train dataloader carries noise seeds only
 ``randn(latent_dim)`` of a ``torch.Generator`` seeded with ``(seed_i, step, phase)``, so a run is
 reproducible and every rank draws different noise. Generated images go to the networks as they are
 (the generator's range stands in for normalised images); the data preprocessor serves validation.
+Distributed training needs a wrapper that calls this ``train_step`` (mmengine's
+``MMSeparateDistributedDataParallel``); it has not been run distributed yet.
 """
 from typing import Dict, List, Optional
 

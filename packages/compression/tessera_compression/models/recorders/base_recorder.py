@@ -7,6 +7,7 @@ this is an independent, smaller implementation on mmengine.
 import difflib
 from typing import Any, List, Optional, Sequence
 
+import torch
 from torch import nn
 
 __all__ = ['BaseRecorder', 'close_matches', 'resolve_submodule']
@@ -33,6 +34,16 @@ def resolve_submodule(model: nn.Module, name: str, what: str = 'module') -> nn.M
                    f'{hint})')
 
 
+def _tensors(data: Any) -> List[torch.Tensor]:
+    if isinstance(data, torch.Tensor):
+        return [data]
+    if isinstance(data, (tuple, list)):
+        return [t for item in data for t in _tensors(item)]
+    if isinstance(data, dict):
+        return [t for item in data.values() for t in _tensors(item)]
+    return []
+
+
 class BaseRecorder:
     """Holds the records of one source.
 
@@ -49,8 +60,14 @@ class BaseRecorder:
             raise TypeError(f'recorder source must be a string, got {source!r}')
         self.source = source
         self.data_buffer: List[Any] = []
+        self.versions: List[List[int]] = []
         self.recording = False
         self.initialized = False
+
+    def record(self, data: Any) -> None:
+        """Append ``data``, remembering the version counters of its tensors (see :meth:`get_record_data`)."""
+        self.data_buffer.append(data)
+        self.versions.append([t._version for t in _tensors(data)])
 
     def initialize(self, model: nn.Module) -> None:
         """Attach to ``model`` (hooks or method wrappers). Called once."""
@@ -58,6 +75,7 @@ class BaseRecorder:
 
     def reset_data(self) -> None:
         self.data_buffer = []
+        self.versions = []
 
     def get_record_data(self, record_idx: int = 0, data_idx: Optional[int] = None) -> Any:
         """The ``record_idx``-th record (calls in order), or element ``data_idx`` of it when the
@@ -69,6 +87,11 @@ class BaseRecorder:
             raise IndexError(f'{type(self).__name__}({self.source!r}): record_idx {record_idx} out of range '
                              f'({len(self.data_buffer)} records)')
         record = self.data_buffer[record_idx]
+        if len(self.versions) == len(self.data_buffer) and \
+                [t._version for t in _tensors(record)] != self.versions[record_idx]:
+            raise RuntimeError(f'{type(self).__name__}({self.source!r}): the record was modified in place after it '
+                               f'was recorded (e.g. by a following ReLU(inplace=True)); record a module whose '
+                               f'output is not overwritten, such as the activation itself or the enclosing block')
         if data_idx is None:
             return record
         if not isinstance(record, (tuple, list)):

@@ -50,7 +50,7 @@ class _RecordedMethod:
             cls = type(self.owner)
             out = inspect.getattr_static(cls, self.name).__get__(self.owner, cls)(*args, **kwargs)
         if self.recorder.recording:
-            self.recorder.data_buffer.append(out)
+            self.recorder.record(out)
         return out
 
     def __repr__(self) -> str:

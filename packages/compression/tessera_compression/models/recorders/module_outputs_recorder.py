@@ -24,7 +24,7 @@ class ModuleOutputsRecorder(BaseRecorder):
 
     def _hook(self, module, inputs, output):
         if self.recording:
-            self.data_buffer.append(output)
+            self.record(output)
 
 
 @TASK_UTILS.register_module()
@@ -33,4 +33,4 @@ class ModuleInputsRecorder(ModuleOutputsRecorder):
 
     def _hook(self, module, inputs, output):
         if self.recording:
-            self.data_buffer.append(inputs)
+            self.record(inputs)
