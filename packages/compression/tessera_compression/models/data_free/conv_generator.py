@@ -8,8 +8,9 @@ https://github.com/huawei-noah/Efficient-Computing/tree/master/Data-Efficient-Mo
     z (N, latent_dim) -> Linear -> (N, 128, s/4, s/4) -> BN -> x2 up -> Conv3x3(128) BN LReLU(0.2)
       -> x2 up -> Conv3x3(64) BN LReLU(0.2) -> Conv3x3(out_channels) -> tanh -> BN(affine=False)
 
-The official code builds ``nn.BatchNorm2d(128, 0.8)``, i.e. ``eps=0.8`` (a positional slip kept by
-every DAFL reproduction); ``bn_eps`` keeps that default. The final affine-free BatchNorm makes each
+The layout (and ``nn.BatchNorm2d(128, 0.8)``, i.e. ``eps=0.8``, a positional slip) comes from the
+widely copied PyTorch-GAN DCGAN example; ``bn_eps`` keeps 0.8 as the default. Written from the
+published layout, not yet compared line by line with the DAFL code (the DAFL session will). The final affine-free BatchNorm makes each
 output channel zero-mean, unit-variance over the batch, roughly the range of normalised images.
 """
 import torch
