@@ -237,6 +237,8 @@ def test_shape_mismatches_name_both_shapes():
     gan = BaseGAN(generator=DCGANGenerator(output_scale=28, base_channels=4, noise_size=8), discriminator=MapDisc())
     with pytest.raises(ValueError, match=r'\(6, 1, 28, 28\) to \(6, 1, 4, 4\).*\(6, 1\)'):
         gan.train_step(batch(), wrappers(build_gan()))  # any wrappers: it fails before updating
+    with pytest.raises(ValueError, match=r'\(N, 1, 32, 32\).*\(N, 1, 28, 28\)'):     # val_step too
+        build_gan(size=32).val_step(batch(size=28))
     with pytest.raises(ValueError, match='DCGANDiscriminator was built for images .N, 1, 28, 28., got .6, 1, 32, 32.'):
         DCGANDiscriminator(input_scale=28, base_channels=4)(torch.zeros(6, 1, 32, 32))
 

@@ -263,6 +263,9 @@ class BaseGAN(BaseModel):
             dict(ema=self._ema_generator()) if choice == 'ema' else
             dict(ema=self._ema_generator(), orig=self.generator))
         outputs = {k: g(noise) for k, g in gens.items()}
+        if real is not None:
+            for out in outputs.values():
+                self._check_outputs(real, out)
         if mode == 'tensor':
             return outputs[choice.split('/')[0]]
         destruct = self.data_preprocessor.destruct
