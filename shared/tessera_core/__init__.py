@@ -2,7 +2,9 @@
 
 Importing the package installs the safe checkpoint loader into mmengine (see
 :mod:`tessera_core.engine.safe_checkpoint`) so that ``Runner(resume=True)`` and
-``load_from`` work on current PyTorch without unpickling untrusted code.
+``load_from`` work on current PyTorch without unpickling untrusted code, and
+teaches mmengine's ``Config`` the ``tessera_<pkg>::`` base configs (see
+:mod:`tessera_core.config.package_bases`).
 """
 from .version import __version__
 from ._mmcv_check import check_mmcv as _check_mmcv
@@ -11,5 +13,8 @@ _check_mmcv()  # first: no supported mmcv -> one message naming the installed on
 from .engine.checkpoint_safety import install as _install_checkpoint_safety
 
 _install_checkpoint_safety()
+from .config import install_package_bases as _install_package_bases
+
+_install_package_bases()  # `_base_ = ['tessera_core::...']` from any package's config
 
 __all__ = ['__version__']
