@@ -5,6 +5,10 @@ leaves the effective configs unchanged: the snapshot is taken before the move an
 ``tests/test_shared_base_configs.py`` compares the configs of the moved tree with it.
 
     python scripts/snapshot_effective_configs.py tests/data/effective_configs.json
+
+The committed snapshot was taken in a worktree of main with the move commit reverted
+(``git revert --no-commit 07a5a29``), so it holds every other change (e.g. the ResNet options'
+config edits) and only the move differs; its ``commit`` field says so.
 """
 import argparse
 import glob
