@@ -3,6 +3,7 @@ iterations on the embedded digits, evaluating FID / IS / precision-recall in tha
 import importlib.util
 import json
 import os.path as osp
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -16,13 +17,14 @@ PKG = osp.dirname(tessera_generative.__file__)
 
 @pytest.mark.slow
 def test_feature_net_tool_then_mim_train_dcgan(tmp_path):
+    from tessera_generative.evaluation.feature_extractor import default_checkpoint
     cache = tmp_path / 'cache'
-    ckpt = cache / 'featnet-w32_embedded-digits.pth'
+    featnet_cfg = osp.join(PKG, 'configs', 'feature_nets', 'featnet-w32_embedded-digits.py')
+    ckpt = Path(default_checkpoint(featnet_cfg, str(cache)))     # where the metrics look for it
     # the tool, in this process (one interpreter start less): 2 iterations on 128 digits
     spec = importlib.util.spec_from_file_location('train_feature_net', osp.join(PKG, 'tools', 'train_feature_net.py'))
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
-    featnet_cfg = osp.join(PKG, 'configs', 'feature_nets', 'featnet-w32_embedded-digits.py')
     meta = tool.train_feature_net(featnet_cfg, str(ckpt), work_dir=str(tmp_path / 'featnet'), cfg_options=[
         'train_cfg.max_epochs=1', 'train_dataloader.dataset.indices=128', 'val_dataloader.dataset.indices=100'])
     assert ckpt.is_file() and 'accuracy/top1' in meta['metrics']

@@ -67,7 +67,7 @@ def _save(model, path):
 def test_feature_net_is_loaded_strictly_and_cached(tmp_path):
     cfg = _featnet_cfg()
     net = MODELS.build(cfg.model)
-    ckpt = tmp_path / 'featnet-w32_embedded-digits.pth'
+    ckpt = fe.default_checkpoint(fe.resolve_config(FEATNET), str(tmp_path))
     _save(net, ckpt)
     fe.clear_cache()
     ext = TrainedFeatureExtractor(FEATNET, checkpoint=str(ckpt), output='features')
@@ -111,5 +111,23 @@ def test_missing_checkpoint_is_refused_or_trained(tmp_path, monkeypatch):
     monkeypatch.setenv(fe.CACHE_ENV, str(tmp_path / 'cache'))
     ext = TrainedFeatureExtractor(FEATNET)
     assert ext(torch.zeros(2, 1, 28, 28)).shape == (2, 64)
-    assert calls and calls[0][-1] == str(tmp_path / 'cache' / 'featnet-w32_embedded-digits.pth')
+    expected = fe.default_checkpoint(fe.resolve_config(FEATNET), str(tmp_path / 'cache'))
+    assert calls and calls[0][-1] == expected and ext.checkpoint == expected
     assert calls[0][1].endswith(osp.join('tools', 'train_feature_net.py'))
+
+
+def test_the_cached_checkpoint_name_follows_the_effective_config(tmp_path):
+    path = fe.resolve_config(FEATNET)
+    name = osp.basename(fe.default_checkpoint(path, str(tmp_path)))
+    assert name.startswith('featnet-w32_embedded-digits_') and len(name) == len('featnet-w32_embedded-digits_') + 12
+    assert fe.default_checkpoint(path, str(tmp_path)) == fe.default_checkpoint(path, str(tmp_path))
+    text = open(path).read()
+    edited = tmp_path / 'featnet-w32_embedded-digits.py'
+    edited.write_text(text.replace("'../_base_/default_runtime.py'", "'tessera_generative::_base_/default_runtime.py'")
+                      + '\nmax_epochs = 7\ntrain_cfg = dict(max_epochs=max_epochs)\n')
+    assert osp.basename(fe.default_checkpoint(str(edited), str(tmp_path))) != name
+    comment_only = tmp_path / 'c' / 'featnet-w32_embedded-digits.py'
+    comment_only.parent.mkdir()
+    comment_only.write_text('# another comment\n' + text.replace("'../_base_/default_runtime.py'",
+                                                                    "'tessera_generative::_base_/default_runtime.py'"))
+    assert osp.basename(fe.default_checkpoint(str(comment_only), str(tmp_path))) == name

@@ -4,6 +4,8 @@ checkpoint (cached per process), or any user callable (e.g. an Inception-v3 wher
 Calling convention of every extractor: ``extractor(images)`` with images (N, C, H, W) float in
 [0, 255] (the range of ``fake_img`` / ``gt_img`` of :class:`BaseGAN`) -> Tensor (N, D).
 """
+import hashlib
+import json
 import os
 import os.path as osp
 import subprocess
@@ -44,9 +46,21 @@ def resolve_config(config: str) -> str:
     raise FileNotFoundError(f'feature-network config {config} does not exist (nor {in_package})')
 
 
+def default_checkpoint(config_path: str, cache_dir: Optional[str] = None) -> str:
+    """``<cache_dir>/<config name>_<hash>.pth``: the hash (8 hex digits of SHA-256) is of the effective
+    config, so editing the config (or a base it inherits) selects a new checkpoint instead of silently
+    reusing one trained with other settings."""
+    import tessera_core  # noqa: F401  (tessera_core:: bases)
+    cfg = Config.fromfile(config_path).to_dict()
+    cfg.pop('work_dir', None)
+    digest = hashlib.sha256(json.dumps(cfg, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    stem = osp.splitext(osp.basename(config_path))[0]
+    return osp.join(cache_dir or default_cache_dir(), f'{stem}_{digest}.pth')
+
+
 def train_command(config_path: str, checkpoint: str) -> list:
     tool = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools', 'train_feature_net.py')
-    return [sys.executable, tool, config_path, '--out', checkpoint]
+    return [sys.executable, tool, config_path, '--out', checkpoint]  # explicit --out: any checkpoint path
 
 
 def clear_cache() -> None:
@@ -85,7 +99,8 @@ class TrainedFeatureExtractor(nn.Module):
 
     Args:
         config (str): Its config: a path or ``'tessera_generative::feature_nets/<name>.py'``.
-        checkpoint (str, optional): Its weights; default ``<cache_dir>/<config name>.pth``.
+        checkpoint (str, optional): Its weights; default :func:`default_checkpoint`
+            (``<cache_dir>/<config name>_<config hash>.pth``).
         output (str): ``'features'`` (the head's input, pooled features: FID, precision/recall) or
             ``'logits'`` (the head's output: Inception Score).
         cache_dir (str, optional): Default ``$TESSERA_FEATURE_NET_CACHE`` or ``~/.cache/tessera/feature_nets``.
@@ -103,8 +118,7 @@ class TrainedFeatureExtractor(nn.Module):
             raise ValueError(f'unknown output {output!r}; valid: {OUTPUTS}')
         self.config_path = resolve_config(config)
         if checkpoint is None:
-            stem = osp.splitext(osp.basename(self.config_path))[0]
-            checkpoint = osp.join(cache_dir or default_cache_dir(), f'{stem}.pth')
+            checkpoint = default_checkpoint(self.config_path, cache_dir)
         self.checkpoint, self.output, self.train_if_missing = checkpoint, output, train_if_missing
         self._net: Optional[nn.Module] = None
 

@@ -1,11 +1,11 @@
 """Train the feature network of the generative metrics and save its weights.
 
-    python -m mim run tessera-generative train_feature_net configs/feature_nets/featnet-w32_embedded-digits.py \
-        --out ~/.cache/tessera/feature_nets/featnet-w32_embedded-digits.pth
+    mim run tessera-generative train_feature_net feature_nets/featnet-w32_embedded-digits.py [--out PATH]
 
-(or ``python tessera_generative/tools/train_feature_net.py CONFIG --out PATH``). Trains ``CONFIG`` with
-mmengine's Runner, evaluates it on its val set, and writes ``{'meta': {config, metrics}, 'state_dict'}``
-to ``--out`` atomically; ``TrainedFeatureExtractor`` loads it with mmengine's ``load_checkpoint``.
+(or ``python tessera_generative/tools/train_feature_net.py CONFIG``). Trains ``CONFIG`` with mmengine's
+Runner, evaluates it on its val set, and writes ``{'meta': {config, metrics}, 'state_dict'}`` atomically to
+``--out``, by default where ``TrainedFeatureExtractor`` looks for it (``default_checkpoint``: the cache dir,
+``<config name>_<config hash>.pth``); the metric loads it with mmengine's ``load_checkpoint``.
 """
 import argparse
 import os
@@ -18,13 +18,13 @@ import torch
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('config')
-    p.add_argument('--out', required=True, help='checkpoint to write')
+    p.add_argument('--out', default=None, help='checkpoint to write (default: the metrics\' cache path)')
     p.add_argument('--work-dir', default=None, help='runner work dir (default: a temporary folder)')
     p.add_argument('--cfg-options', nargs='+', default=[], help='key=value overrides, as in mim train')
     return p.parse_args(argv)
 
 
-def train_feature_net(config: str, out: str, work_dir=None, cfg_options=()) -> dict:
+def train_feature_net(config: str, out=None, work_dir=None, cfg_options=()) -> dict:
     import tessera_core  # noqa: F401  (tessera_core:: bases, safe checkpoints)
     import tessera_generative.engine  # noqa: F401
     import tessera_generative.evaluation  # noqa: F401
@@ -33,7 +33,12 @@ def train_feature_net(config: str, out: str, work_dir=None, cfg_options=()) -> d
     from mmengine.runner import Runner
 
     from tessera_generative.evaluation.feature_extractor import resolve_config
+    from tessera_generative.evaluation.feature_extractor import default_checkpoint
     config = resolve_config(config)
+    if out is None:
+        if cfg_options:
+            raise ValueError('with --cfg-options the network is not the one CONFIG describes: give --out')
+        out = default_checkpoint(config)
     cfg = Config.fromfile(config)
     if cfg_options:
         parser = argparse.ArgumentParser()

