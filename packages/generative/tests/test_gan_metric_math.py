@@ -7,7 +7,7 @@ from mmengine.structures import BaseDataElement
 
 from tessera_generative.evaluation import (FrechetInceptionDistance, InceptionScore, PrecisionAndRecall,
                                            frechet_distance, gaussian_stats, inception_score, precision_recall)
-from tessera_generative.evaluation.functional import knn_radii
+from tessera_generative.evaluation.functional import knn_radii, manifold_coverage
 from tessera_generative.registry import METRICS
 
 
@@ -82,6 +82,11 @@ def test_knn_radii_and_precision_recall_on_hand_built_sets():
     assert precision_recall(real, fake3, k=1) == pytest.approx((1.0, 0.0))
     # identical sets: full precision and recall
     assert precision_recall(real, real.copy(), k=3) == pytest.approx((1.0, 1.0))
+    # chunked rows give the same radii and coverage as one block
+    pts = np.random.RandomState(0).normal(size=(50, 3))
+    np.testing.assert_allclose(knn_radii(pts, 3, chunk=7), knn_radii(pts, 3, chunk=1000))
+    q = np.random.RandomState(1).normal(size=(40, 3))
+    assert manifold_coverage(pts, q, 3, chunk=6) == manifold_coverage(pts, q, 3, chunk=1000)
 
 
 def _samples(fake, real, nested=None):
@@ -148,3 +153,5 @@ def test_metric_errors_name_what_is_missing():
         bad.process({}, _samples(torch.zeros(2, 1, 2, 2), torch.zeros(2, 1, 2, 2)))
     with pytest.raises(TypeError, match='feature_extractor'):
         FrechetInceptionDistance(feature_extractor=3)
+    with pytest.raises(ValueError, match="'ema' or 'orig'"):
+        FrechetInceptionDistance(feature_extractor=flatten, sample_model='ema/orig')

@@ -73,19 +73,21 @@ def pairwise_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sqrt(np.clip(sq, 0, None))
 
 
-def knn_radii(points: np.ndarray, k: int) -> np.ndarray:
-    """Distance of every point to its k-th nearest *other* point of the set, (N,)."""
+def knn_radii(points: np.ndarray, k: int, chunk: int = 1024) -> np.ndarray:
+    """Distance of every point to its k-th nearest *other* point of the set, (N,); rows in chunks."""
     n = len(points)
     if not 1 <= k < n:
         raise ValueError(f'k-NN radii need 1 <= k < number of points; got k={k}, {n} points')
-    d = pairwise_distances(points, points)
-    return np.partition(d, k, axis=1)[:, k]  # column 0 of the sorted row is the point itself
+    # column 0 of a sorted row is the point itself (distance 0)
+    return np.concatenate([np.partition(pairwise_distances(points[i:i + chunk], points), k, axis=1)[:, k]
+                           for i in range(0, n, chunk)])
 
 
-def manifold_coverage(manifold: np.ndarray, queries: np.ndarray, k: int) -> float:
+def manifold_coverage(manifold: np.ndarray, queries: np.ndarray, k: int, chunk: int = 1024) -> float:
     """Share of ``queries`` inside the k-NN manifold of ``manifold`` (ball radii inclusive)."""
-    radii = knn_radii(manifold, k)
-    inside = (pairwise_distances(queries, manifold) <= radii[None, :]).any(1)
+    radii = knn_radii(manifold, k, chunk)
+    inside = np.concatenate([(pairwise_distances(queries[i:i + chunk], manifold) <= radii[None, :]).any(1)
+                             for i in range(0, len(queries), chunk)])
     return float(inside.mean())
 
 

@@ -38,6 +38,8 @@ class GenerativeMetric(BaseMetric):
         if feature_extractor is None:
             feature_extractor = dict(type='TrainedFeatureExtractor', config=DEFAULT_FEATURE_NET,
                                      output=self.feature_output)
+        if sample_model not in ('ema', 'orig'):
+            raise ValueError(f"sample_model must be 'ema' or 'orig', got {sample_model!r}")
         self.feature_extractor = build_feature_extractor(feature_extractor)
         self.sample_model, self.fake_key, self.real_key, self.need_real = sample_model, fake_key, real_key, need_real
 
