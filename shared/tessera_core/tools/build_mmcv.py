@@ -40,7 +40,7 @@ from typing import List, Optional
 MMCV_VERSION = '2.1.0'
 LOG = '[mmcv]'
 # setuptools 81 dropped pkg_resources, which mmcv's setup.py (and mim) import.
-BUILD_REQUIREMENTS = ('setuptools>=64,<81', 'wheel', 'ninja')
+BUILD_REQUIREMENTS = ('setuptools>=77,<81', 'wheel', 'ninja')  # torch 2.14 itself wants setuptools >= 77.0.3
 
 
 def say(msg: str) -> None:
