@@ -13,8 +13,12 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 from mmengine.evaluator import BaseMetric
+from mmengine.logging import MMLogger
 
 from tessera_reid.registry import METRICS
+
+from .rank_evaluator import PROTOCOLS, evaluate_ranking
+from .rerank import k_reciprocal_rerank
 
 DISTANCES = ('euclidean', 'cosine')
 
@@ -88,26 +92,46 @@ def evaluate_rank(distmat: np.ndarray, q_pids: np.ndarray, g_pids: np.ndarray,
 
 @METRICS.register_module()
 class ReIDMetric(BaseMetric):
-    """Rank-k (CMC) and mAP of query vs gallery, in percent: keys ``reid/rank1``, ``reid/rank5``, ``reid/mAP``.
+    """Rank-k (CMC) and mAP of query vs gallery, in percent: keys ``reid/rank1``, ``reid/rank5``, ``reid/mAP``
+    (and ``reid/mINP`` with ``with_minp=True``).
 
     Every data sample must carry ``pred_feature`` (D,) (set by the model), ``gt_label`` (the identity) and
-    ``is_query`` (bool, set by the dataset); ``camid`` enables the same-camera exclusion (all samples or none).
+    ``is_query`` (bool, set by the dataset); ``camid`` enables the camera protocols (all samples or none).
+    Ranks are computed by the vectorised :func:`evaluate_ranking` (numbers equal to the per-query loop of
+    torchreid / the strong baseline). Queries without a true match are excluded from the averages, logged as
+    a warning and counted in ``reid/num_no_match`` (a key present only when that count is non-zero).
 
     Args:
         topk (Sequence[int]): CMC ranks reported.
         distance (str): ``'euclidean'`` (squared, as the official code) or ``'cosine'``. On L2-normalised
             features both give the same ranking.
+        protocol (str, optional): One of ``PROTOCOLS``; default ``'market'`` when samples have camera ids
+            (same-identity same-camera gallery images removed), else ``'all'``.
+        rerank (bool | dict): k-reciprocal re-ranking of the distances before ranking; a dict gives its
+            ``k1``, ``k2``, ``lambda_value`` (defaults 20, 6, 0.3).
+        with_minp (bool): Also report mINP.
+        chunk_size (int): Queries ranked at a time.
     """
     default_prefix = 'reid'
 
-    def __init__(self, topk: Sequence[int] = (1, 5), distance: str = 'euclidean', collect_device: str = 'cpu',
+    def __init__(self, topk: Sequence[int] = (1, 5), distance: str = 'euclidean', protocol: Optional[str] = None,
+                 rerank=False, with_minp: bool = False, chunk_size: int = 256, collect_device: str = 'cpu',
                  prefix: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
         if distance not in DISTANCES:
             raise ValueError(f'invalid distance {distance!r}; valid: {DISTANCES}')
         if not topk or any(k < 1 for k in topk):
             raise ValueError(f'topk values must be >= 1, got {tuple(topk)}')
-        self.topk, self.distance = tuple(topk), distance
+        if protocol is not None and protocol not in PROTOCOLS:
+            raise ValueError(f'invalid protocol {protocol!r}; valid: {PROTOCOLS}')
+        if not isinstance(rerank, (bool, dict)):
+            raise TypeError(f'rerank must be a bool or a dict of k1/k2/lambda_value, got {rerank!r}')
+        if isinstance(rerank, dict) and set(rerank) - {'k1', 'k2', 'lambda_value'}:
+            raise ValueError(f'unknown rerank options {sorted(set(rerank) - {"k1", "k2", "lambda_value"})}; '
+                             "valid: ['k1', 'k2', 'lambda_value']")
+        self.topk, self.distance, self.protocol = tuple(topk), distance, protocol
+        self.rerank = dict(rerank) if isinstance(rerank, dict) else ({} if rerank else None)
+        self.with_minp, self.chunk_size = with_minp, chunk_size
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
@@ -130,12 +154,29 @@ class ReIDMetric(BaseMetric):
         has_cam = [r['camid'] is not None for r in results]
         if any(has_cam) and not all(has_cam):
             raise ValueError('some samples have a camid and others do not')
-        distmat = pairwise_distance(torch.stack([r['feat'] for r in query]),
-                                    torch.stack([r['feat'] for r in gallery]), self.distance)
+        protocol = self.protocol or ('market' if all(has_cam) else 'all')
+        qf, gf = torch.stack([r['feat'] for r in query]), torch.stack([r['feat'] for r in gallery])
         cams = (np.array([r['camid'] for r in query]), np.array([r['camid'] for r in gallery])) \
             if all(has_cam) else (None, None)
-        cmc, mean_ap, _ = evaluate_rank(distmat, np.array([r['pid'] for r in query]),
-                                        np.array([r['pid'] for r in gallery]), *cams, topk=self.topk)
-        metrics = {f'rank{k}': cmc[k] * 100 for k in self.topk}
-        metrics['mAP'] = mean_ap * 100
+        pids = np.array([r['pid'] for r in query]), np.array([r['pid'] for r in gallery])
+        if self.rerank is not None:
+            distmat = k_reciprocal_rerank(pairwise_distance(qf, gf, self.distance),
+                                          pairwise_distance(qf, qf, self.distance),
+                                          pairwise_distance(gf, gf, self.distance), **self.rerank)
+            ranked = evaluate_ranking(*pids, *cams, distmat=distmat, protocol=protocol, max_rank=max(self.topk),
+                                      chunk_size=self.chunk_size, warn_no_match=False)
+        else:
+            ranked = evaluate_ranking(*pids, *cams, query_feats=qf, gallery_feats=gf, distance=self.distance,
+                                      protocol=protocol, max_rank=max(self.topk), chunk_size=self.chunk_size,
+                                      warn_no_match=False)
+        metrics = {f'rank{k}': (ranked.rank(k) if k <= len(ranked.cmc) else float(ranked.cmc[-1])) * 100
+                   for k in self.topk}
+        metrics['mAP'] = ranked.mAP * 100
+        if self.with_minp:
+            metrics['mINP'] = ranked.mINP * 100
+        if ranked.num_no_match:
+            MMLogger.get_current_instance().warning(
+                f'ReIDMetric: {ranked.num_no_match} of {len(query)} queries have no true match in the gallery '
+                f'under protocol {protocol!r}; they are excluded from CMC/mAP and counted in reid/num_no_match')
+            metrics['num_no_match'] = ranked.num_no_match
         return metrics
