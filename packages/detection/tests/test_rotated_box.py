@@ -167,3 +167,13 @@ def test_check_rboxes_names_the_box_and_the_rule(box, match):
 def test_unknown_convention_lists_the_valid_ones():
     with pytest.raises(ValueError, match="unknown angle convention 'oc'.*le90"):
         poly2rbox(np.zeros(8), convention='oc')
+
+
+def test_check_rboxes_bounds_follow_the_dtype():
+    standing = regularize_rboxes(np.array([[0., 0., 4., 2., math.pi / 2]]))  # -> -pi/2
+    check_rboxes(standing.astype(np.float32))  # float32(-pi/2) < -pi/2 in float64, still the left end
+    check_rboxes(torch.tensor(standing, dtype=torch.float32))
+    with pytest.raises(ValueError, match='outside'):
+        check_rboxes(np.array([[0., 0., 4., 2., math.pi / 2]], np.float32))
+    with pytest.raises(ValueError, match='outside'):
+        check_rboxes(np.array([[0., 0., 4., 2., float(np.float32(-math.pi / 2))]]))  # float64: below -pi/2

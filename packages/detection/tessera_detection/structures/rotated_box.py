@@ -97,9 +97,13 @@ def check_rboxes(rboxes: Array, convention: str = 'le90', what: str = 'rotated b
     """Raise ``ValueError`` naming the first box that breaks ``convention``.
 
     Checks the shape ``(N, 5)``, finite values, ``w >= h > 0`` and
-    ``-pi/2 <= angle < pi/2``.
+    ``-pi/2 <= angle < pi/2``, with ``pi/2`` rounded to the boxes' dtype (the
+    float32 ``-pi/2`` of a standing box is a little below the float64 one).
     """
     check_convention(convention)
+    dtype = rboxes.dtype if isinstance(rboxes, (np.ndarray, torch.Tensor)) else np.float64
+    lo, hi = (float(np.float32(-math.pi / 2)), float(np.float32(math.pi / 2))) \
+        if dtype in (np.float32, torch.float32, np.dtype(np.float32)) else (-math.pi / 2, math.pi / 2)
     b = _as_numpy(rboxes, 5, what).reshape(-1, 5)
     bad = ~np.isfinite(b).all(axis=1)
     if bad.any():
@@ -111,7 +115,7 @@ def check_rboxes(rboxes: Array, convention: str = 'le90', what: str = 'rotated b
         if w < h:
             raise ValueError(f'{what}: box {i} {b[i].tolist()} has w < h; {convention} needs w >= h '
                              '(regularize_rboxes converts)')
-        if not -math.pi / 2 <= t < math.pi / 2:
+        if not lo <= t < hi:
             raise ValueError(f'{what}: box {i} {b[i].tolist()} has angle {t} outside [-pi/2, pi/2) of '
                              f'{convention} (regularize_rboxes converts)')
 
