@@ -1,0 +1,4 @@
+"""Registered metrics of tessera-detection."""
+from .dota_metric import DOTAMetric
+
+__all__ = ['DOTAMetric']
