@@ -110,7 +110,8 @@ class DOTAMetric(BaseMetric):
             if avg_name:
                 row.append(fmt(np.mean(out['ap'][c])))
             rows.append(row)
-        rows.append(['mAP', '', ''] + [fmt(per_thr[t]) for _, t in cols] + ([fmt(np.mean(per_thr))] if avg_name else []))
+        rows.append(['mAP', '', ''] + [fmt(per_thr[t]) for _, t in cols]
+                    + ([fmt(np.mean(per_thr))] if avg_name else []))
         table = AsciiTable(rows)
         table.inner_footing_row_border = True
         return table.table
