@@ -185,6 +185,9 @@ def test_fashion_classes_are_dota_tokens(tmp_path):
 
 
 def test_base_config_dataset_and_metric_end_to_end(tmp_path):
+    from mmdet.structures import DetDataSample
+    from mmengine.evaluator import Evaluator
+    from mmengine.structures import InstanceData
     cfg = Config.fromfile(BASE)
     gen = dict(cfg.generator, num_train=8, num_val=6)
     root = str(tmp_path / 'rdc')
@@ -192,14 +195,27 @@ def test_base_config_dataset_and_metric_end_to_end(tmp_path):
     val = DATASETS.build(dict(cfg.val_dataloader.dataset, generator=gen, data_root=root))
     assert isinstance(val, RotatedDigitCanvasDataset) and len(train) == 8 and len(val) == 6
     assert val.metainfo['classes'] == tuple('0123456789')
-    metric = METRICS.build(cfg.val_evaluator)
-    metric.dataset_meta = val.metainfo
-    for i in range(len(val)):
-        sample = val[i]['data_samples']
-        assert val[i]['inputs'].shape == (3, 128, 128)
-        gt = sample.gt_instances
-        assert gt.bboxes.shape[1] == 5 and len(gt.bboxes) >= 1
-        pred = dict(bboxes=gt.bboxes.clone(), scores=torch.linspace(1, .5, len(gt.bboxes)), labels=gt.labels)
-        metric.process({}, [dict(sample.to_dict(), pred_instances=pred)])
-    out = metric.evaluate(len(val))
-    assert out['dota/mAP'] == pytest.approx(1.0) and out['dota/mAP_50'] == pytest.approx(1.0)
+    samples = [val[i] for i in range(len(val))]
+    assert all(s['inputs'].shape == (3, 128, 128) for s in samples)
+
+    def evaluate(turn):
+        """The ground truth as detections, each box turned by ``turn`` radians about its centre."""
+        evaluator = Evaluator(METRICS.build(cfg.val_evaluator))
+        evaluator.dataset_meta = val.metainfo
+        for s in samples:
+            gt = s['data_samples'].gt_instances
+            assert gt.bboxes.shape[1] == 5 and len(gt.bboxes) >= 1
+            out = DetDataSample(metainfo=s['data_samples'].metainfo)
+            out.gt_instances, out.ignored_instances = gt, s['data_samples'].ignored_instances
+            boxes = gt.bboxes.clone()
+            boxes[:, 4] += turn
+            out.pred_instances = InstanceData(bboxes=boxes, scores=torch.linspace(1, .5, len(boxes)),
+                                              labels=gt.labels)
+            evaluator.process(data_samples=[out], data_batch=dict(inputs=[s['inputs']]))
+        return evaluator.evaluate(len(samples))
+
+    perfect = evaluate(0.0)
+    assert perfect['dota/mAP'] == pytest.approx(1.0) and perfect['dota/mAP_50'] == pytest.approx(1.0)
+    assert evaluate(math.pi)['dota/mAP'] == pytest.approx(1.0)  # the same boxes
+    turned = evaluate(math.pi / 2)  # digits are longer than wide: most turned boxes miss at IoU 0.75
+    assert turned['dota/mAP_75'] < 0.5 and turned['dota/mAP'] < perfect['dota/mAP']
