@@ -5,8 +5,8 @@ interpolation, difficult ground truths ignored, rotated IoU by
 ``mmcv.ops.box_iou_rotated``): see
 :mod:`tessera_detection.evaluation.functional.rotated_voc_map`. ``mAP_50`` /
 ``mAP_75`` average the classes' AP at one threshold (classes with ground truth
-only); ``mAP`` averages ``mAP`` over the thresholds ``0.50, 0.55, ..., 0.95``,
-as the COCO-style figure of DOTA v2's evaluation.
+only); ``mAP`` averages the per-threshold mAP over ``0.50, 0.55, ..., 0.95``
+(the COCO-style figure, as mmrotate 1.x's ``DOTAMetric`` averages its ``iou_thrs``).
 """
 from typing import Dict, List, Optional, Sequence
 
