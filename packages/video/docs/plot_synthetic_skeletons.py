@@ -39,7 +39,8 @@ def main(out=osp.join(osp.dirname(osp.abspath(__file__)), 'synthetic_skeleton_ac
                 ax.set_title(name.replace('both hands ', 'both\n'), fontsize=9)
             if a == 0:
                 ax.set_ylabel(f'camera {camera} ({CAMERAS[camera]:+.0f} deg)', fontsize=9)
-    fig.suptitle('SYNTHETIC skeleton actions (NTU 25-joint layout), five frames dark (start) -> light (end)', fontsize=10)
+    fig.suptitle('SYNTHETIC skeleton actions (NTU 25-joint layout), five frames dark (start) -> light (end)',
+                 fontsize=10)
     fig.tight_layout()
     fig.savefig(out, dpi=90)
     print(out)

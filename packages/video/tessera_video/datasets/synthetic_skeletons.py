@@ -197,7 +197,8 @@ class SyntheticSkeletonActions(BaseDataset):
                         joints = render_skeleton(action, lengths, yaw, self.num_frames, self.noise_std, rng)
                         keypoint = np.zeros((self.num_persons, self.num_frames, NUM_JOINTS, 3), dtype=np.float32)
                         keypoint[0] = joints
-                        anns.append(dict(frame_dir=f'S001C{camera:03d}P{subject + 1:03d}R{rep + 1:03d}A{action + 1:03d}',
+                        name = f'S001C{camera:03d}P{subject + 1:03d}R{rep + 1:03d}A{action + 1:03d}'
+                        anns.append(dict(frame_dir=name,
                                          label=action, total_frames=self.num_frames, keypoint=keypoint,
                                          subject=subject, camera=camera))
         return anns

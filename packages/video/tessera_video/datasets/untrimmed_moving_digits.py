@@ -6,8 +6,8 @@ showing one digit. In background frames the digit stands still (each frame, with
 ``shake_prob``, it is drawn one pixel off in a random direction and returns: motion that is not an action).
 ``num_instances`` action instances (drawn from ``instances``) are placed at random, non-overlapping, at least
 ``min_gap`` frames apart: during instance ``k`` (frames ``[start_k, end_k)``, ``end_k - start_k`` in
-``lengths``, at most half the free canvas) the digit translates ``speed`` pixel per frame in direction ``class_k`` (:data:`DIRECTIONS` of
-moving digits; a direction is drawn among those that keep the digit on the canvas), and it rests where the
+``lengths``, at most half the free canvas) the digit translates ``speed`` pixel per frame in direction
+``class_k`` (:data:`DIRECTIONS` of moving digits; a direction is drawn among those that keep the digit on the canvas), and it rests where the
 motion ended.
 
 Ground truth in ActivityNet's json form (:func:`dump_activitynet_json` / :meth:`UntrimmedMovingDigits.dump`):
@@ -87,7 +87,8 @@ class UntrimmedMovingDigits(BaseDataset):
         if speed < 1 or not 0 <= shake_prob <= 1 or fps <= 0:
             raise ValueError(f'need speed >= 1, 0 <= shake_prob <= 1, fps > 0; got {speed}, {shake_prob}, {fps}')
         self.source, self.split, self.num_videos, self.num_frames = source, split, num_videos, num_frames
-        self.canvas_size, self.num_directions, self.instances, self.lengths = canvas_size, num_directions, instances, lengths
+        self.canvas_size, self.num_directions = canvas_size, num_directions
+        self.instances, self.lengths = instances, lengths
         self.min_gap, self.speed, self.shake_prob, self.fps, self.seed = min_gap, speed, shake_prob, fps, seed
         self.digits = None
         metainfo = dict(classes=tuple(name for name, _ in DIRECTIONS[:num_directions]))
