@@ -1,3 +1,4 @@
+from .camstyle_reid import CamStyleReID
 from .dukemtmc_reid import DukeMTMCReID, parse_duke_name
 from .embedded_digits_reid import EmbeddedDigitsReID
 from .market1501 import Market1501, parse_market_name
@@ -5,5 +6,5 @@ from .msmt17 import MSMT17, parse_msmt_name
 from .samplers import PKSampler
 from .transforms import RandomErasing
 
-__all__ = ['EmbeddedDigitsReID', 'Market1501', 'parse_market_name', 'PKSampler', 'RandomErasing', 'DukeMTMCReID',
+__all__ = ['CamStyleReID', 'EmbeddedDigitsReID', 'Market1501', 'parse_market_name', 'PKSampler', 'RandomErasing', 'DukeMTMCReID',
            'parse_duke_name', 'MSMT17', 'parse_msmt_name']
