@@ -11,8 +11,11 @@ Measures in one process and one run (never an assertion), batch 1, 3 x 224 x 224
   ``eager``     the model as built (eval, NCHW, ``torch.inference_mode``);
   ``deploy``    ``switch_to_deploy()`` on every module that has it (BatchNorm folded),
                 ``channels_last`` weights and input, ``torch.inference_mode``;
-  ``compile``   the deploy model under ``torch.compile`` (inductor); when compilation fails
-                on this CPU the reason is printed instead of a figure;
+  ``compile``   the deploy model under ``torch.compile`` (inductor) with, by default
+                (``--compile-mode frozen``), ``freezing`` (weights become constants, folded
+                and pre-packed for oneDNN) and ``cpp_wrapper`` (the compiled graph is driven
+                from C++, not Python); ``--compile-mode default`` is plain ``torch.compile``.
+                When compilation fails on this CPU the reason is printed instead of a figure;
   ``onnxruntime`` the deploy model exported to ONNX (batch 1) and run by ONNX Runtime with all
                 graph optimisations (NCHWc layout, Conv+activation/Add fusions), intra-op threads
                 set to the thread count and spin-waiting off (idle ORT threads would otherwise
@@ -112,8 +115,11 @@ class DenseConvProbe:
         return self.conv(self.x)
 
 
+COMPILE_MODES = dict(frozen=dict(freezing=True, cpp_wrapper=True), default=dict())
+
+
 def build_paths(name: str, model: torch.nn.Module, paths, x: torch.Tensor, workdir: str,
-                log: Callable[[str], None]) -> Dict[str, object]:
+                log: Callable[[str], None], compile_mode: str = 'frozen') -> Dict[str, object]:
     """``{path: callable(x) or an error string}`` for one model (eval mode)."""
     model = model.eval()
     out = {}
@@ -131,9 +137,10 @@ def build_paths(name: str, model: torch.nn.Module, paths, x: torch.Tensor, workd
         log(f'  {name}: torch.compile ...')
         start = time.perf_counter()
         try:
+            import torch._inductor.config as inductor_config
             compiled = torch.compile(deployed)
-            with torch.inference_mode():
-                compiled(x_cl)
+            with inductor_config.patch(**COMPILE_MODES[compile_mode]), torch.inference_mode():
+                compiled(x_cl)  # compiles for this shape; later calls reuse it
             out['compile'] = lambda inp, m=compiled: m(inp.contiguous(memory_format=torch.channels_last))
             log(f'  {name}: compiled in {time.perf_counter() - start:.0f} s')
         except Exception as error:  # noqa: BLE001  (reported, not raised)
@@ -195,6 +202,8 @@ def main(argv: Optional[List[str]] = None) -> Dict[int, Dict[str, float]]:
                         help=f'subset of: ghostnet {" ".join(others)}')
     parser.add_argument('--paths', nargs='+', default=list(PATHS), choices=PATHS, help='paths to time')
     parser.add_argument('--size', type=int, default=224, help='input height = width')
+    parser.add_argument('--compile-mode', choices=list(COMPILE_MODES), default='frozen',
+                        help='inductor settings of the compile path (frozen: freezing + cpp_wrapper)')
     parser.add_argument('--dense-conv', type=int, nargs=2, default=[DENSE_CONV['channels'], DENSE_CONV['size']],
                         metavar=('CHANNELS', 'SIZE'), help='throughput probe: 3x3 conv C -> C on S x S')
     args = parser.parse_args(argv)
@@ -207,6 +216,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[int, Dict[str, float]]:
         print(msg, file=sys.stderr, flush=True)
 
     from mmengine.registry import DefaultScope
+    load_start = os.getloadavg()[0] if hasattr(os, 'getloadavg') else float('nan')
     torch.set_num_threads(max(args.threads))
     x = torch.randn(1, 3, args.size, args.size)
     workdir = tempfile.mkdtemp(prefix='deploy_latency_')
@@ -230,7 +240,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[int, Dict[str, float]]:
     log(f'building {len(models)} models x {len(args.paths)} paths ...')
     built, macs, checks = {}, {}, {}
     for name, model in models.items():
-        built[name] = build_paths(name, model, args.paths, x, workdir, log)
+        built[name] = build_paths(name, model, args.paths, x, workdir, log, args.compile_mode)
         folded = copy.deepcopy(model)
         switch_to_deploy(folded)
         macs[name] = get_flops(folded, (3, args.size, args.size))['flops']
@@ -253,6 +263,9 @@ def main(argv: Optional[List[str]] = None) -> Dict[int, Dict[str, float]]:
             f'{args.warmup} warm-up + {args.runs} rounds round-robin, median')
         results[threads] = time_round_robin(contenders, x, args.runs, args.warmup, f'{threads} thread(s)')
 
+    if hasattr(os, 'getloadavg'):
+        print(f'\nload average (1 min) at the start {load_start:.2f}, at the end {os.getloadavg()[0]:.2f} '
+              f'({all_threads} cores; other processes share them)')
     print('\nmax |logit diff| of each path vs the same model eager: '
           + ', '.join(f'{n} {p} {d:.1e}' for (n, p), d in checks.items()))
     print('dense-conv throughput (3x3 conv '
