@@ -80,7 +80,7 @@ def _train_briefly(model, cfg, steps, batch_size):
     loader_cfg = cfg.train_dataloader.copy()
     loader_cfg.update(batch_size=batch_size, num_workers=0, persistent_workers=False)
     loader = Runner.build_dataloader(loader_cfg, seed=0)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=2e-3)
     model.train()
     for _, batch in zip(range(steps), loader):
         data = model.data_preprocessor(batch, True)
