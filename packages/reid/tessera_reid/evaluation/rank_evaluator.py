@@ -107,14 +107,15 @@ def _ranks_by_counting(dist: torch.Tensor, match: torch.Tensor, keep: Optional[t
     weight = keep.int() if keep is not None else torch.ones(b, n, dtype=torch.int32)
     hist = torch.zeros(b, width + 2, dtype=torch.int32).scatter_add_(1, right, weight)
     below = torch.cumsum(hist, 1)                                   # below[k] = kept d_j < k-th match
-    # ties: a kept distance equal to the largest match distance <= it (each match equals itself once), two
-    # equal match distances, or non-finite distances
-    equal = (match_dist.gather(1, (right - 1).clamp(min=0)) == dist) & (right > 0)
+    # ties: a kept distance equal to the largest match distance <= it (each match equals itself once; a -inf
+    # column in front stands for "no match below"), two equal match distances, or non-finite distances
+    floor = torch.cat([torch.full((b, 1), -float('inf'), dtype=dist.dtype), match_dist], 1).gather(1, right)
+    equal = floor == dist
     if keep is not None:
         equal &= keep
     finite = torch.isfinite(match_dist)
     tied = (equal.sum(1) != counts) | ((match_dist[:, 1:] == match_dist[:, :-1]) & finite[:, 1:]).any(1) \
-        | ~torch.isfinite(dist).all(1)
+        | ~torch.isfinite(dist.sum(1))      # a non-finite row sum: some distance is inf / nan (or overflowed)
     tied = torch.nonzero(tied).flatten()
     # rows are grouped and slot runs 0..count-1 in each: below[row, slot] are the row's ranks, ascending
     return rows, below[rows, slot], tied

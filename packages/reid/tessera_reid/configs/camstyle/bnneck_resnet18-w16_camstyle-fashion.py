@@ -1,7 +1,7 @@
 # The BNNeck baseline (strong-baseline recipe: label-smoothed ID loss on the BNNeck logits + batch-hard triplet,
 # PK batches, random erasing, Adam with warm-up) with a quarter-width ResNet-18 (3x3 stem) on the CamStyle-ReID
 # fashion domain: 500 training identities, test on 300 unseen ones (600 queries vs 4,800 gallery shots).
-# Smoke schedule: 3 epochs (840 iterations), lr x0.1 after epoch 2. One fixed normalisation for both domains
+# Smoke schedule: 3 epochs (750 iterations), lr x0.1 after epoch 2. One fixed normalisation for both domains
 # (mean 128, std 64 per channel), so that a model trained here can be evaluated on the digits domain as it is.
 _base_ = [
     '../_base_/models/bnneck_resnet18_small.py',
