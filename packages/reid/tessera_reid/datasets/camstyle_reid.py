@@ -337,8 +337,10 @@ class CamStyleReID(InMemoryImageDataset):
         rows = table[sel]
         labels = rows['pid'] - (rows['pid'].min() if self.split == 'train' else 0)
         self.labels = labels.astype(np.int64)
+        with open(osp.join(folder, 'spec.json')) as f:
+            items = json.load(f)['items']
         self._metainfo.update(num_ids=len(np.unique(labels)), num_cameras=int(table['camid'].max()) + 1,
-                              domain=self.domain, items=json.load(open(osp.join(folder, 'spec.json')))['items'])
+                              domain=self.domain, items=items)
         return [dict(sample_idx=i, gt_label=int(labels[i]), pid=int(r['pid']), camid=int(r['camid']),
                      is_query=bool(r['is_query']), shot=int(r['shot']), source_idx=int(r['source_idx']),
                      source_class=int(r['source_class'])) for i, r in enumerate(rows)]
