@@ -132,3 +132,12 @@ def test_stale_cache_and_bad_arguments_are_errors(tmp_path):
         CamStyleReID(domain='market')
     with pytest.raises(ValueError, match='query_cameras must lie in 1..5'):
         CamStyleReID(query_cameras=6)
+
+
+def test_default_cache_root_follows_the_tessera_cache_rule(monkeypatch, tmp_path):
+    from tessera_reid.datasets.camstyle_reid import default_cache_root
+    monkeypatch.delenv('TESSERA_CACHE', raising=False)
+    monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path / 'xdg'))
+    assert default_cache_root() == str(tmp_path / 'xdg' / 'tessera' / 'reid')
+    monkeypatch.setenv('TESSERA_CACHE', str(tmp_path / 't'))
+    assert default_cache_root() == str(tmp_path / 't' / 'reid')

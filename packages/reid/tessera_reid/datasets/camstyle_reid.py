@@ -27,7 +27,8 @@ Generated once and cached under ``<cache_root>/<name>-v<VERSION>-<seed>/`` (``im
 uint8 RGB, ``masks.npy`` (N, H, W) uint8, ``table.npy`` structured per-image records, ``spec.json``), written
 to a temporary folder and renamed, so concurrent builders never see partial files. Every image draws its
 randomness from a generator seeded by (seed, domain, identity, camera, shot): the same seed gives
-byte-identical files. ``cache_root`` defaults to ``$TESSERA_CACHE/reid`` or ``~/.cache/tessera/reid``.
+byte-identical files. ``cache_root`` defaults to ``$TESSERA_CACHE/reid``, else ``$XDG_CACHE_HOME/tessera/reid``,
+else ``~/.cache/tessera/reid``.
 """
 import json
 import os
@@ -54,7 +55,10 @@ SPLIT_CODES = dict(train=0, test=1)
 
 
 def default_cache_root() -> str:
-    base = os.environ.get('TESSERA_CACHE') or osp.join(osp.expanduser('~'), '.cache', 'tessera')
+    """``<tessera cache>/reid``, the tessera cache being ``$TESSERA_CACHE``, else ``$XDG_CACHE_HOME/tessera``,
+    else ``~/.cache/tessera`` (the rule of tessera-core's ``tools/build_mmcv.py``)."""
+    base = os.environ.get('TESSERA_CACHE') or osp.join(os.environ.get('XDG_CACHE_HOME') or osp.expanduser('~/.cache'),
+                                                        'tessera')
     return osp.join(base, 'reid')
 
 
