@@ -54,3 +54,17 @@ def test_errors():
         k_reciprocal_rerank(qg, gg, qq)
     with pytest.raises(ValueError, match='lambda_value'):
         k_reciprocal_rerank(qg, qq, gg, lambda_value=2)
+
+
+def test_neighbours_are_those_of_a_stable_sort_even_with_ties():
+    from tessera_reid.evaluation.rerank import _topk_stable
+    dist = torch.tensor(np.random.RandomState(5).randint(0, 6, (40, 30)).astype(np.float32))   # many ties
+    expected = torch.sort(dist, dim=1, stable=True).indices[:, :7]
+    assert torch.equal(_topk_stable(dist, 7, chunk_size=9), expected)
+
+
+def test_equals_official_loop_with_tied_distances():
+    qg, qq, gg, *_ = clustered(4)
+    qg, qq, gg = (np.round(d, 1) for d in (qg, qq, gg))      # ties everywhere, symmetric still
+    np.testing.assert_allclose(k_reciprocal_rerank(qg, qq, gg, chunk_size=11), reference_rerank(qg, qq, gg),
+                               rtol=0, atol=2e-6)

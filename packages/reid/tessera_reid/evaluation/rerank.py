@@ -30,9 +30,25 @@ Array = Union[np.ndarray, torch.Tensor]
 
 
 def _topk_stable(dist: torch.Tensor, k: int, chunk_size: int) -> torch.Tensor:
-    """First ``k`` columns of a stable row-wise argsort (ties keep column order)."""
-    return torch.cat([torch.sort(dist[s:s + chunk_size], dim=1, stable=True).indices[:, :k]
-                      for s in range(0, len(dist), chunk_size)])
+    """First ``k`` columns of a stable row-wise argsort (ties keep column order), without sorting whole rows:
+    ``topk`` finds each row's k-th smallest value, every entry up to it is a candidate (k of them, more with
+    ties at the boundary), and the candidates are ordered by (value, column)."""
+    out = []
+    for s in range(0, len(dist), chunk_size):
+        d = dist[s:s + chunk_size]
+        kth = torch.topk(d, k, dim=1, largest=False).values.max(1, keepdim=True).values
+        rows, cols = (d <= kth).nonzero(as_tuple=True)            # row-major, columns ascending
+        by_value = torch.sort(d[rows, cols], stable=True).indices
+        by_row = torch.sort(rows[by_value], stable=True).indices   # rows again, values ascending within
+        order = by_value[by_row]
+        rows, cols = rows[order], cols[order]
+        counts = torch.bincount(rows, minlength=len(d))
+        slot = torch.arange(len(rows)) - (torch.cumsum(counts, 0) - counts)[rows]
+        first = slot < k
+        top = torch.empty(len(d), k, dtype=torch.long)
+        top[rows[first], slot[first]] = cols[first]
+        out.append(top)
+    return torch.cat(out)
 
 
 def _reciprocal(neighbours: torch.Tensor) -> torch.Tensor:
