@@ -139,3 +139,18 @@ def test_metric_minp_protocol_rerank_and_no_match_key():
     assert result.get('reid/num_no_match', 0) == len(ref[4]) > 0   # 30 ids: some queries have no match
     with pytest.raises(ValueError, match='unknown rerank options'):
         ReIDMetric(rerank=dict(k3=1))
+
+
+def test_metric_rerank_equals_rerank_of_euclidean_distances():
+    from reid_reference import reference_rerank
+    qf, gf, qp, gp, qc, gc = random_problem(5, num_q=15, num_g=60, num_ids=10)
+    metric = ReIDMetric(topk=(1, 5), rerank=True)
+    for feats, pids, cams, is_q in ((qf, qp, qc, True), (gf, gp, gc, False)):
+        metric.process(None, [dict(pred_feature=torch.tensor(f), gt_label=torch.tensor([p]), camid=int(c),
+                                   is_query=is_q) for f, p, c in zip(feats, pids, cams)])
+    result = metric.evaluate(75)
+    euclid = lambda a, b: np.sqrt(pairwise_distance(torch.tensor(a), torch.tensor(b)))  # noqa: E731
+    ref = reference_rerank(euclid(qf, gf), euclid(qf, qf), euclid(gf, gf))
+    cmc, mean_ap, *_ = reference_evaluate_rank(ref, qp, gp, qc, gc, 5)
+    assert result['reid/rank1'] == pytest.approx(cmc[0] * 100, abs=1e-4)
+    assert result['reid/mAP'] == pytest.approx(mean_ap * 100, abs=1e-4)

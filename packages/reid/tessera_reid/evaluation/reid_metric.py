@@ -107,8 +107,9 @@ class ReIDMetric(BaseMetric):
             features both give the same ranking.
         protocol (str, optional): One of ``PROTOCOLS``; default ``'market'`` when samples have camera ids
             (same-identity same-camera gallery images removed), else ``'all'``.
-        rerank (bool | dict): k-reciprocal re-ranking of the distances before ranking; a dict gives its
-            ``k1``, ``k2``, ``lambda_value`` (defaults 20, 6, 0.3).
+        rerank (bool | dict): k-reciprocal re-ranking of the distances before ranking (of the Euclidean
+            distances, which it squares, as the paper; of ``1 - cosine`` for ``distance='cosine'``); a dict
+            gives its ``k1``, ``k2``, ``lambda_value`` (defaults 20, 6, 0.3).
         with_minp (bool): Also report mINP.
         chunk_size (int): Queries ranked at a time.
     """
@@ -160,9 +161,10 @@ class ReIDMetric(BaseMetric):
             if all(has_cam) else (None, None)
         pids = np.array([r['pid'] for r in query]), np.array([r['pid'] for r in gallery])
         if self.rerank is not None:
-            distmat = k_reciprocal_rerank(pairwise_distance(qf, gf, self.distance),
-                                          pairwise_distance(qf, qf, self.distance),
-                                          pairwise_distance(gf, gf, self.distance), **self.rerank)
+            # the re-ranking squares its input distances (the paper's d^2): give it plain Euclidean distances
+            dist = (lambda a, b: np.sqrt(pairwise_distance(a, b))) if self.distance == 'euclidean' else \
+                (lambda a, b: pairwise_distance(a, b, self.distance))
+            distmat = k_reciprocal_rerank(dist(qf, gf), dist(qf, qf), dist(gf, gf), **self.rerank)
             ranked = evaluate_ranking(*pids, *cams, distmat=distmat, protocol=protocol, max_rank=max(self.topk),
                                       chunk_size=self.chunk_size, warn_no_match=False)
         else:
