@@ -37,8 +37,11 @@ def _labels(data_samples) -> Optional[torch.Tensor]:
     return torch.cat([label.reshape(-1)[:1] for label in labels])
 
 
+Batch = Tuple[torch.Tensor, List, Optional[torch.Tensor]]
+
+
 def raw_test_batches(loader, num_images: Optional[int] = None,
-                     size: Optional[Sequence[int]] = None) -> Iterator[Tuple[torch.Tensor, List, Optional[torch.Tensor]]]:
+                     size: Optional[Sequence[int]] = None) -> Iterator[Batch]:
     """Yield ``(image (N, C, H, W) float, data_samples, labels (N,) or None)`` from ``loader``.
 
     Args:
