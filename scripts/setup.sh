@@ -77,6 +77,16 @@ else
     echo "[setup] no root apt: Fashion-MNIST configs need data_root (sudo apt-get install dataset-fashion-mnist)"
 fi
 
+stage "real video (optional, Debian package)"
+if [ -f /usr/share/doc/opencv-doc/examples/data/vtest.avi ]; then
+    echo "[setup] opencv-doc sample videos present in /usr/share/doc/opencv-doc/examples/data"
+elif command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq opencv-doc) \
+        >/dev/null 2>&1 || echo "[setup] could not install opencv-doc: real-video reader tests will skip (the embedded data is unaffected)"
+else
+    echo "[setup] no root apt: real-video tests skip (sudo apt-get install opencv-doc)"
+fi
+
 stage "check"
 "$PY" - <<'PY'
 import mmcv, mmcv.ops, mmdet, mmengine, torch
