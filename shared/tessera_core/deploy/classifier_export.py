@@ -15,7 +15,6 @@ The procedure behind ``mim run tessera-core export CONFIG CHECKPOINT --format on
    class is the same on every image.
 """
 import copy
-import importlib
 import os.path as osp
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Sequence, Tuple
@@ -49,20 +48,11 @@ class ExportReport:
         return self.comparison is not None and self.comparison.passed
 
 
-def _import_scope(scope: str) -> None:
-    """Import ``<scope>.registry`` so a task package's components are registered."""
-    try:
-        importlib.import_module(f'{scope}.registry')
-    except ImportError:
-        pass
-
-
 def build_classifier(cfg: Config, checkpoint: Optional[str]) -> torch.nn.Module:
     """The config's model in eval mode, with the checkpoint's weights when given (strict)."""
-    scope = cfg.get('default_scope', 'tessera_core')
-    _import_scope(scope)
     from tessera_core.registry import MODELS
-    with DefaultScope.overwrite_default_scope(scope):
+    # Under a task package's default scope mmengine imports ``<scope>.registry`` and builds from it.
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'tessera_core')):
         model = MODELS.build(cfg.model)
     if checkpoint is not None:
         load_checkpoint(model, checkpoint, map_location='cpu', strict=True, logger='silent')
