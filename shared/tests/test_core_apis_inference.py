@@ -8,6 +8,7 @@ import torch
 from mmengine.optim import OptimWrapper
 from mmengine.registry import DefaultScope
 
+import tessera_core
 from tessera_core.apis import (ClsOutputAdapter, OutputAdapter, find_model, get_model, get_output_adapter,
                                inference_model, list_models, register_output_adapter)
 from tessera_core.apis.model_zoo import read_model_index
@@ -16,7 +17,8 @@ from tessera_core.models import ImageClassifier
 from tessera_core.structures import ClsDataSample
 
 DEMO = 'resnet18-w16_embedded-digits'
-DEMO_CONFIG = osp.join(osp.dirname(__file__), '..', 'tessera_core', 'configs', 'demo', f'{DEMO}.py')
+# the installed package's copy (a wheel in tox, the source tree in the development install)
+DEMO_CONFIG = osp.join(osp.dirname(tessera_core.__file__), 'configs', 'demo', f'{DEMO}.py')
 CLASSES = ('zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine')
 
 
