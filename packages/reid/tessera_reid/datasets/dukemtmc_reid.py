@@ -6,10 +6,9 @@ Baseline in vitro", ICCV 2017, arXiv:1701.07717): 702 training identities (16,52
 ``X`` (1-8) and frame ``FFFFFFF``. As torchreid's ``DukeMTMCreID``: camera ids become 0-based, training ids
 are relabelled to 0..P-1 and files other than ``*.jpg`` are ignored. Nothing is downloaded.
 """
-import os
 import os.path as osp
 import re
-from typing import List
+from typing import Optional, Tuple
 
 from tessera_reid.registry import DATASETS
 
@@ -36,19 +35,9 @@ class DukeMTMCReID(Market1501):
     """DukeMTMC-reID-format re-ID dataset; arguments and items as :class:`Market1501`."""
     METAINFO = dict(dataset_name='DukeMTMC-reID')
 
-    def _scan(self, folder: str) -> List[dict]:
-        path = osp.join(self.data_root, folder)
-        if not osp.isdir(path):
-            raise FileNotFoundError(
-                f'{path} not found: a DukeMTMC-reID data_root holds bounding_box_train/, query/ and '
-                'bounding_box_test/ (the official release; nothing is downloaded)')
-        items = []
-        for name in sorted(os.listdir(path)):
-            if not name.lower().endswith('.jpg'):
-                continue
-            img_path = osp.join(path, name)
-            pid, cam, _ = parse_duke_name(img_path)
-            items.append(dict(img_path=img_path, pid=pid, camid=cam - 1, is_query=folder == 'query'))
-        if not items:
-            raise ValueError(f'{path} holds no DukeMTMC-reID images ({FILENAME_FORMAT})')
-        return items
+    DATASET_NAME = 'DukeMTMC-reID'
+    NAME_FORMAT = FILENAME_FORMAT
+
+    def _parse(self, img_path: str) -> Optional[Tuple[int, int]]:
+        pid, cam, _ = parse_duke_name(img_path)
+        return pid, cam

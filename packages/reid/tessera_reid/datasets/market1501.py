@@ -10,7 +10,7 @@ ids are relabelled to 0..P-1; other files than ``*.jpg`` (e.g. the release's ``T
 import os
 import os.path as osp
 import re
-from typing import List
+from typing import List, Optional, Tuple
 
 import numpy as np
 from mmengine.dataset import BaseDataset
@@ -56,23 +56,32 @@ class Market1501(BaseDataset):
         self.split = split
         super().__init__(data_root=data_root, **kwargs)
 
+    DATASET_NAME = 'Market-1501'
+    NAME_FORMAT = FILENAME_FORMAT
+
+    def _parse(self, img_path: str) -> Optional[Tuple[int, int]]:
+        """``(pid, camid (1-based))`` of an image file name, None for a junk image (pid -1)."""
+        pid, cam, _, _, _ = parse_market_name(img_path)
+        return None if pid == -1 else (pid, cam)
+
     def _scan(self, folder: str) -> List[dict]:
         path = osp.join(self.data_root, folder)
         if not osp.isdir(path):
             raise FileNotFoundError(
-                f'{path} not found: a Market-1501 data_root holds bounding_box_train/, query/ and '
+                f'{path} not found: a {self.DATASET_NAME} data_root holds bounding_box_train/, query/ and '
                 'bounding_box_test/ (the official release; nothing is downloaded)')
         items = []
         for name in sorted(os.listdir(path)):
             if not name.lower().endswith('.jpg'):
                 continue
             img_path = osp.join(path, name)
-            pid, cam, _, _, _ = parse_market_name(img_path)
-            if pid == -1:
-                continue  # junk
+            parsed = self._parse(img_path)
+            if parsed is None:
+                continue
+            pid, cam = parsed
             items.append(dict(img_path=img_path, pid=pid, camid=cam - 1, is_query=folder == 'query'))
         if not items:
-            raise ValueError(f'{path} holds no Market-1501 images ({FILENAME_FORMAT})')
+            raise ValueError(f'{path} holds no {self.DATASET_NAME} images ({self.NAME_FORMAT})')
         return items
 
     def load_data_list(self) -> List[dict]:
