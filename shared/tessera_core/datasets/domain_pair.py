@@ -24,9 +24,30 @@ def _build(dataset: Union[dict, BaseDataset], role: str) -> BaseDataset:
     return dataset
 
 
+def _check_same_classes(source, target) -> None:
+    """Both domains must share one label space, in the same order (label i means the same class):
+    otherwise raise, listing the classes only in each domain (or the first position that differs)."""
+    classes = [tuple(getattr(d, 'metainfo', {}).get('classes') or ()) for d in (source, target)]
+    if not classes[0] or not classes[1] or classes[0] == classes[1]:
+        return
+    only_source = [c for c in classes[0] if c not in classes[1]]
+    only_target = [c for c in classes[1] if c not in classes[0]]
+    if only_source or only_target:
+        raise ValueError(f'source and target have different class sets: only in source {only_source}, '
+                         f'only in target {only_target}')
+    if len(classes[0]) != len(classes[1]):
+        raise ValueError(f'source and target list classes with repeats differently: {classes[0]} vs {classes[1]}')
+    i = next(i for i, (a, b) in enumerate(zip(*classes)) if a != b)
+    raise ValueError(f'source and target list the same classes in a different order (label {i} is '
+                     f'{classes[0][i]!r} in the source, {classes[1][i]!r} in the target)')
+
+
 @DATASETS.register_module()
 class DomainPairDataset:
     """``dataset[i] = dict(source=<source item i>, target=<next target item>)``.
+
+    Both domains must have the same ``metainfo['classes']`` in the same order when both declare
+    them; otherwise a ``ValueError`` lists the classes only in each domain.
 
     Args:
         source (dict | Dataset): Labelled source dataset (its metainfo is this dataset's).
@@ -42,6 +63,7 @@ class DomainPairDataset:
         self.target = _build(target, 'target')
         if len(self.target) == 0:
             raise ValueError('the target dataset is empty')
+        _check_same_classes(self.source, self.target)
         self.shuffle_target = shuffle_target
         self._order: Optional[np.ndarray] = None
         self._cursor = 0

@@ -4,3 +4,6 @@ from .rsc_classifier import RSCImageClassifier, rsc_channel_mask, rsc_select_sam
 
 __all__ = ['DomainAdaptationClassifier', 'ImageClassifier']
 __all__ += ['RSCImageClassifier', 'rsc_channel_mask', 'rsc_select_samples', 'rsc_spatial_mask']
+from .gvb_classifier import GVBClassifier
+from .scal_classifier import SCALClassifier, cosine_distance, source_class_centers, spherical_kmeans
+__all__ += ['GVBClassifier', 'SCALClassifier', 'cosine_distance', 'source_class_centers', 'spherical_kmeans']

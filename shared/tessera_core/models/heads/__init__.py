@@ -7,3 +7,5 @@ from .fpn_seg_head import FPNSegHead
 __all__ = ['ClsHead', 'ConvClsHead', 'LinearClsHead']
 __all__ += ['MicroNetClsHead']
 __all__ += ['FPNSegHead']
+from .gvb_cls_head import GVBClsHead
+__all__ += ['GVBClsHead']

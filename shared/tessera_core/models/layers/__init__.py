@@ -13,3 +13,6 @@ __all__ += ['GGhostStage', 'g_ghost_split']
 __all__ += ['DCDConv2d']
 __all__ += ['DynamicShiftMax', 'group_shift_index', 'ChannelShuffle', 'channel_shuffle_index', 'MicroFactorizedDepthwiseConv', 'MicroFactorizedPointwiseConv']  # noqa: E501
 __all__ += ['MemorizedBatchNorm2d', 'combine_batch_statistics', 'refresh_memorized_statistics']
+from .gradient_reversal import GradientReversalLayer, dann_coeff, grad_reverse
+from .domain_discriminator import DomainDiscriminator
+__all__ += ['GradientReversalLayer', 'dann_coeff', 'grad_reverse', 'DomainDiscriminator']
