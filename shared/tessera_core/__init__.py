@@ -2,8 +2,10 @@
 
 Importing the package installs the safe checkpoint loader into mmengine (see
 :mod:`tessera_core.engine.safe_checkpoint`) so that ``Runner(resume=True)`` and
-``load_from`` work on current PyTorch without unpickling untrusted code, and
-teaches mmengine's ``Config`` the ``tessera_<pkg>::`` base configs (see
+``load_from`` work on current PyTorch without unpickling untrusted code, makes
+every ``Runner`` save and restore the random generators' state so that a resume
+is exact (:mod:`tessera_core.engine.hooks.exact_resume_hook`), and teaches
+mmengine's ``Config`` the ``tessera_<pkg>::`` base configs (see
 :mod:`tessera_core.config.package_bases`).
 """
 from .version import __version__
@@ -13,6 +15,9 @@ _check_mmcv()  # first: no supported mmcv -> one message naming the installed on
 from .engine.checkpoint_safety import install as _install_checkpoint_safety
 
 _install_checkpoint_safety()
+from .engine.hooks.exact_resume_hook import install as _install_exact_resume
+
+_install_exact_resume()  # every Runner saves and restores the random generators' state
 from .config import install_package_bases as _install_package_bases
 
 _install_package_bases()  # `_base_ = ['tessera_core::...']` from any package's config

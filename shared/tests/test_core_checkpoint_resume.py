@@ -5,17 +5,21 @@ iteration checkpoint; a writer in the middle of ``torch.save``), resumed with ``
 ``--resume`` does), and must end with the weights of the run that was never interrupted, bit for bit
 (CPU, ``deterministic=True``), and the same validation metrics.
 
-The toy run (4 -> 8 -> 1 MLP with BatchNorm, SGD with momentum and weight decay, warm-up + step schedule,
-shuffled sampler) has state in every place a resume must restore: weights, BN statistics, momentum buffers,
-scheduler position, sampler epoch and position in the epoch. The killed trainings are forked children of the
+The toy run (4 -> 8 -> 1 MLP with BatchNorm and dropout, SGD with momentum and weight decay, warm-up + step
+schedule, shuffled sampler, a training and a validation set that jitter their samples with Python's and
+numpy's generators in the main process) has state in every place a resume must restore: weights, BN
+statistics, momentum buffers, scheduler position, sampler epoch and position in the epoch, and the torch,
+numpy and Python random streams (:class:`tessera_core.engine.hooks.ExactResumeHook`). The killed trainings are forked children of the
 test process (no second interpreter start-up), killed by SIGKILL: no cleanup code runs in them.
 """
 import multiprocessing
 import os
 import os.path as osp
+import random
 import signal
 import time
 
+import numpy as np
 import pytest
 import torch
 import torch.nn as nn
@@ -28,6 +32,7 @@ from torch.utils.data import Dataset
 
 import tessera_core  # noqa: F401  (installs the safe loader and the atomic writer)
 from tessera_core.engine import atomic_save
+from tessera_core.engine.hooks import ExactResumeHook
 
 EPOCHS, ITERS = 4, 9  # epoch loop: 5 iterations per epoch (40 samples, batch 8); iteration loop: 10 per epoch
 
@@ -42,13 +47,14 @@ class ToyData(Dataset):
         return len(self.x)
 
     def __getitem__(self, i):
-        return dict(inputs=self.x[i], data_samples=self.y[i])
+        jitter = 0.05 * np.random.randn(4).astype(np.float32) + 0.05 * random.random()
+        return dict(inputs=self.x[i] + torch.from_numpy(jitter), data_samples=self.y[i])
 
 
 class ToyModel(BaseModel):
     def __init__(self):
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 1))
+        self.net = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Dropout(0.25), nn.Linear(8, 1))
 
     def forward(self, inputs, data_samples=None, mode='tensor'):
         out = self.net(inputs)
@@ -132,9 +138,9 @@ def make_runner(work_dir, by_epoch, name, hooks=(), resume=False, max_keep_ckpts
         default_scope='mmengine', log_level='WARNING')
 
 
-def train(work_dir, by_epoch, name, **kwargs):
+def train(work_dir, by_epoch, name, hooks=(), **kwargs):
     record = Record()
-    runner = make_runner(work_dir, by_epoch, name, hooks=[record], **kwargs)
+    runner = make_runner(work_dir, by_epoch, name, hooks=[record, *hooks], **kwargs)
     runner.train()
     return {k: v.detach().clone() for k, v in runner.model.state_dict().items()}, record
 
@@ -179,6 +185,53 @@ def test_resume_after_sigkill_is_exact(tmp_path, one_thread, by_epoch, resumed_f
     assert resumed.metrics and resumed.metrics == {k: ref.metrics[k] for k in resumed.metrics}
 
 
+class StreamsNotRestored(ExactResumeHook):
+    """Takes the place of the automatic hook and does nothing: mmengine's own resume."""
+
+    def before_val(self, runner):
+        pass
+
+    def after_val(self, runner):
+        pass
+
+    def before_save_checkpoint(self, runner, checkpoint):
+        pass
+
+    def after_load_checkpoint(self, runner, checkpoint):
+        pass
+
+
+def test_without_the_random_state_the_resume_would_not_be_exact(tmp_path, one_thread):
+    """The toy run really draws random numbers after the data order: mmengine's resume alone diverges."""
+    ref_weights, _ = train(tmp_path / 'ref', True, f'ref-plain-{time.time()}', hooks=[StreamsNotRestored()])
+    work = tmp_path / 'killed'
+    assert run_killed(_train_until_killed, work, True, [StreamsNotRestored()]) == -signal.SIGKILL
+    weights, _ = train(work, True, f'resumed-plain-{time.time()}', resume=True, hooks=[StreamsNotRestored()])
+    assert any(not torch.equal(weights[k], ref_weights[k]) for k in weights)
+
+
+def test_resume_restores_the_state_saved_in_the_checkpoint(tmp_path, one_thread):
+    """The checkpoint of epoch 2 carries the training streams' state; the resumed run's first batch is drawn
+    from exactly that state (validation in between does not move it)."""
+    work = tmp_path / 'killed'
+    assert run_killed(_train_until_killed, work, True) == -signal.SIGKILL
+    from tessera_core.engine import safe_load
+    saved = safe_load(str(work / 'epoch_2.pth'))['rng_state']
+    assert set(saved) >= {'python', 'numpy', 'torch'}
+
+    class FirstDraw(Hook):
+        priority = 'LOWEST'
+
+        def before_train_epoch(self, runner):
+            if not hasattr(self, 'state'):
+                self.state = torch.get_rng_state().clone(), np.random.get_state()[1].copy()
+
+    first = FirstDraw()
+    train(work, True, f'resumed-state-{time.time()}', resume=True, hooks=[first])
+    assert torch.equal(first.state[0], saved['torch'])
+    assert np.array_equal(first.state[1], saved['numpy']['keys'].numpy().astype(np.uint32))
+
+
 def test_kill_during_checkpoint_write_resumes_from_previous(tmp_path, one_thread):
     """max_keep_ckpts=1: mmengine deletes epoch_1.pth before writing epoch_2.pth; the writer is killed
     half-way through epoch_2.pth. The resume point must still be epoch_1.pth, complete."""
@@ -213,8 +266,8 @@ def test_atomic_file_keeps_the_old_file_when_the_writer_fails(tmp_path):
     assert hook_module.open is atomic_save.open_for_checkpoint_hook  # what CheckpointHook writes with
 
 
-def _train_until_killed(work_dir, by_epoch):
-    make_runner(work_dir, by_epoch, 'killed', hooks=[KillSelf(by_epoch, 2 if by_epoch else 8)]).train()
+def _train_until_killed(work_dir, by_epoch, hooks=()):
+    make_runner(work_dir, by_epoch, 'killed', hooks=[KillSelf(by_epoch, 2 if by_epoch else 8), *hooks]).train()
 
 
 def _train_killed_while_saving(work_dir):
