@@ -8,3 +8,4 @@ from .losses import *  # noqa: F401,F403
 from .necks import *  # noqa: F401,F403
 from .plugins import *  # noqa: F401,F403
 from .segmentors import *  # noqa: F401,F403
+from .mixing import *  # noqa: F401,F403
