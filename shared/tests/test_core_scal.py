@@ -185,6 +185,7 @@ def test_hook_clusters_the_whole_target_in_index_order():
     expected, _ = spherical_kmeans(tgt, source_class_centers(src, labels, 10))
     assert torch.equal(model.pseudo_labels, expected)
     assert model.pseudo_labels.shape == (12,) and '12 target samples clustered' in logs[0]
+    assert 'agreement with the withheld target labels' in logs[0]
     with pytest.raises(ValueError, match='SCALClassifier'):
         SCALStructureHook().before_train_epoch(SimpleNamespace(model=torch.nn.Linear(1, 1), train_dataloader=None))
 
