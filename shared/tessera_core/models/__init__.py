@@ -9,3 +9,4 @@ from .necks import *  # noqa: F401,F403
 from .plugins import *  # noqa: F401,F403
 from .segmentors import *  # noqa: F401,F403
 from .mixing import *  # noqa: F401,F403
+from .attribute_mix import *  # noqa: F401,F403
