@@ -9,8 +9,9 @@ __all__ = ['LSQConv2d', 'LSQLinear', 'QuantConv2d', 'QuantLinear', 'QuantizedMod
            'CONVERTIBLE_LAYERS', 'convert_to_quantized', 'convertible_layer_names', 'FULL_PRECISION_BITS',
            'SUPPORTED_BITS', 'LSQQuantizer', 'N2UQActivationQuantizer', 'N2UQWeightQuantizer', 'QuantLevels',
            'Quantizer', 'build_quantizer', 'check_bits', 'grad_scale', 'quant_range', 'round_pass']
+from .backbones import LeNet5  # noqa: F401  (DAFL teacher / student)
 from .binary import BinaryConv2d, ReActNet, RPReLU, RSign  # noqa: F401  (ReActNet / AdamBNN)
-from .data_free import ConvGenerator, DataFreeDistillation  # noqa: F401  (data-free distillation)
+from .data_free import DAFL, ConvGenerator, DataFreeDistillation, NoiseImages  # noqa: F401  (data-free distillation)
 from .distillers import DistillationModel, TeacherCheckpointError  # noqa: F401  (distillation)
 from .losses import InfoNCELoss, KLDivergence  # noqa: F401
 from .recorders import MethodOutputsRecorder, ModuleInputsRecorder, ModuleOutputsRecorder, RecorderManager  # noqa: F401

@@ -1,4 +1,6 @@
 from .conv_generator import ConvGenerator
 from .data_free_distillation import DataFreeDistillation, noise_from_seeds
+from .dafl import DAFL
+from .noise_images import NoiseImages
 
-__all__ = ['ConvGenerator', 'DataFreeDistillation', 'noise_from_seeds']
+__all__ = ['ConvGenerator', 'DAFL', 'DataFreeDistillation', 'NoiseImages', 'noise_from_seeds']

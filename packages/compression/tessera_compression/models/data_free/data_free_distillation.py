@@ -86,7 +86,7 @@ class DataFreeDistillation(DistillationModel):
 
     def sample_noise(self, seeds: torch.Tensor, phase: int) -> torch.Tensor:
         z = noise_from_seeds(seeds, int(self.step), phase, self.latent_dim)
-        return z.to(next(self.generator.parameters()).device)
+        return z.to(self.step.device)  # a buffer: the model's device even for a generator without parameters
 
     @staticmethod
     def seeds_of(data) -> torch.Tensor:
@@ -101,12 +101,18 @@ class DataFreeDistillation(DistillationModel):
         with self.student_recorders.recording():
             self.student(images, None, mode='tensor')
 
-    def train_step(self, data, optim_wrapper: OptimWrapperDict) -> Dict[str, torch.Tensor]:
-        if not isinstance(optim_wrapper, OptimWrapperDict) or not all(k in optim_wrapper for k in PHASES):
+    @staticmethod
+    def _check_optim_wrapper(optim_wrapper, needed) -> None:
+        if not isinstance(optim_wrapper, OptimWrapperDict) or not all(k in optim_wrapper for k in needed):
             keys = list(optim_wrapper.keys()) if isinstance(optim_wrapper, OptimWrapperDict) else type(optim_wrapper)
-            raise TypeError(f'DataFreeDistillation needs an OptimWrapperDict with keys {list(PHASES)} '
-                            f"(optim_wrapper=dict(constructor='SubmoduleOptimWrapperConstructor', student=..., "
-                            f'generator=...)), got {keys}')
+            entries = ', '.join(f'{k}=...' for k in needed)
+            raise TypeError(f'DataFreeDistillation needs an OptimWrapperDict with keys {list(needed)} '
+                            f"(optim_wrapper=dict(constructor='SubmoduleOptimWrapperConstructor', {entries})), "
+                            f'got {keys}')
+
+    def train_step(self, data, optim_wrapper: OptimWrapperDict) -> Dict[str, torch.Tensor]:
+        # generator_iters=0 (a fixed generator, e.g. the random-noise baseline) needs no generator optimizer.
+        self._check_optim_wrapper(optim_wrapper, PHASES if self.generator_iters else PHASES[:1])
         seeds = self.seeds_of(data)
         log_vars = {}
         for _ in range(self.student_iters):
