@@ -323,3 +323,31 @@ def test_config_model_one_train_step():
     with torch.no_grad():
         preds = model.test_step(data)
     assert len(preds) == 4 and preds[0].pred_score.shape == (10,)
+
+
+# ---------------------------------------------------------------- the measured Fashion-MNIST pair (200MF)
+
+CONFIG_DIR = CONFIG.parent
+
+
+@pytest.mark.parametrize('name,params,macs,folded_macs,kinds', [
+    ('g-ghost-regnetx-200mf', 1_459_554, 9_854_976, 9_586_448, ('Sequential', 'Sequential', 'GGhostStage', 'GGhostStage')),
+    ('regnetx-200mf-plain', 2_318_906, 15_159_520, 14_858_208, ('Sequential',) * 4)])
+def test_fashion_mnist_200mf_pair(name, params, macs, folded_macs, kinds):
+    """The G-Ghost config and its plain twin: same table (depths, widths, group width, stem, head), G-Ghost
+    stages only where the official 200MF table puts them, exact sizes at 28 x 28."""
+    cfg = Config.fromfile(str(CONFIG_DIR / f'{name}_fashion-mnist-6k.py'))
+    assert cfg.train_dataloader.dataset.indices == 6000 and cfg.train_cfg.max_epochs == 2
+    model = MODELS.build(cfg.model)
+    backbone = model.backbone
+    assert backbone.arch['depths'] == (1, 1, 4, 7) and backbone.arch['widths'] == (24, 56, 152, 368)
+    assert backbone.arch['group_width'] == 8 and backbone.stem.conv.stride == (1, 1)
+    assert tuple(type(s).__name__ for s in backbone.stages) == kinds
+    for stage, depth in zip(backbone.stages, (1, 1, 4, 7)):
+        blocks = [m for m in stage.modules() if isinstance(m, RegNetXBlock)]
+        # plain: `depth` full-width blocks; G-Ghost: first + (depth - 2) thin + last
+        assert len(blocks) == depth
+    assert count_parameters(model) == params
+    assert get_flops(model, (1, 28, 28))['flops'] == macs
+    backbone.switch_to_deploy()
+    assert get_flops(model, (1, 28, 28))['flops'] == folded_macs
