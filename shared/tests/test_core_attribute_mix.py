@@ -156,3 +156,32 @@ def test_classifier_refuses_hard_label_loss_and_bad_prob(tmp_path):
                                           neck=dict(type='GlobalAveragePooling'),
                                           head=dict(type='LinearClsHead', num_classes=3, in_channels=512)),
                                miner_checkpoint=str(tmp_path / 'missing.pth'))
+
+
+def test_config_builds_with_a_trained_miner_and_takes_a_train_step(tmp_path):
+    from pathlib import Path
+
+    from mmengine.config import Config
+    from mmengine.optim import OptimWrapper
+
+    import tessera_core
+    from tessera_core.registry import MODELS
+    cfg = Config.fromfile(str(Path(tessera_core.__file__).parent /
+                              'configs/attribute_mix/resnet18-w16_attribute-mix_fashion-mnist-4k.py'))
+    assert cfg.model.type == 'AttributeMixClassifier' and cfg.model.num_attributes == 3
+    torch.manual_seed(0)
+    miner = MODELS.build(cfg.model.miner)
+    ckpt = tmp_path / 'epoch_4.pth'
+    torch.save(dict(state_dict=miner.state_dict()), ckpt)
+    cfg.model.miner_checkpoint = str(ckpt)
+    model = MODELS.build(cfg.model)
+    for a, b in zip(model.miner.classifier.state_dict().values(), miner.state_dict().values()):
+        assert torch.equal(a, b)
+    data = dict(inputs=[torch.randint(0, 255, (1, 28, 28), dtype=torch.uint8) for _ in range(4)],
+                data_samples=[ClsDataSample().set_gt_label(i) for i in range(4)])
+    optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
+    log = model.train_step(data, optim)
+    assert torch.isfinite(log['loss']) and model.last_lam is not None
+    cfg.model.miner_checkpoint = str(tmp_path / 'nowhere.pth')
+    with pytest.raises(FileNotFoundError, match='nowhere.pth'):
+        MODELS.build(cfg.model)
