@@ -16,3 +16,4 @@ __all__ += ['MemorizedBatchNorm2d', 'combine_batch_statistics', 'refresh_memoriz
 from .gradient_reversal import GradientReversalLayer, dann_coeff, grad_reverse
 from .domain_discriminator import DomainDiscriminator
 __all__ += ['GradientReversalLayer', 'dann_coeff', 'grad_reverse', 'DomainDiscriminator']
+from .sparse_shift import SparseShift2d, bilinear_shift, integer_shift, quantize_sparse_shifts, sparse_shift_statistics  # noqa: E501,F401
