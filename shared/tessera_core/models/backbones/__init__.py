@@ -13,3 +13,4 @@ __all__ += ['CGhostNet', 'GGhostRegNet']
 __all__ += ['MobileNetV2', 'DCDMobileNetV2', 'DCDResNet']
 __all__ += ['MicroNet']
 __all__ += ['StagedBackbone']
+from .fe_net import SparseShiftMobileNetV2  # noqa: F401
