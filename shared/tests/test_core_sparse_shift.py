@@ -1,5 +1,7 @@
 """Sparse Shift Layer (arXiv:1903.05285): integer shifts against a brute-force roll, bilinear shifts against
 grid_sample, the L1 penalty's gradient, quantisation-aware learning, quantisation and its states."""
+import copy
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -87,6 +89,11 @@ def test_penalty_gradient_pulls_displacements_to_zero():
     assert (d.abs() < d0.abs()).all()
     # so more channels round to the zero shift than before
     assert layer.zero_shift_ratio() > ((torch.round(d0) == 0).all(1)).float().mean()
+    # a copy (validation, EMA) keeps the penalty
+    twin = copy.deepcopy(layer)
+    twin.displacement.grad = None
+    (twin(x).sum() * 0).backward()
+    assert torch.allclose(twin.displacement.grad, lam * torch.sign(d))
 
 
 def test_quant_aware_forward_is_rounded_shift_and_gradient_is_bilinear():

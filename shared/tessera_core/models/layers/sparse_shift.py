@@ -116,6 +116,21 @@ def bilinear_shift(x: torch.Tensor, displacement: torch.Tensor) -> torch.Tensor:
     return F.conv2d(x, kernel.to(x.dtype), padding=r, groups=c)
 
 
+class _AddPenaltyGrad(torch.autograd.Function):
+    """Identity on the displacement whose backward adds ``lambda * sign(d)``: the gradient of the L1 penalty."""
+
+    @staticmethod
+    def forward(ctx, displacement, weight):
+        ctx.save_for_backward(displacement)
+        ctx.weight = weight
+        return displacement.view_as(displacement)
+
+    @staticmethod
+    def backward(ctx, grad):
+        displacement, = ctx.saved_tensors
+        return grad + ctx.weight * torch.sign(displacement), None
+
+
 @MODELS.register_module()
 class SparseShift2d(nn.Module):
     """Sparse Shift Layer: learnable per-channel shifts, L1-sparsified, quantised for inference.
@@ -125,9 +140,9 @@ class SparseShift2d(nn.Module):
         stride (int): Spatial stride applied after the shift (keep every s-th row and column), so a
             strided SSL replaces a strided 3x3 depthwise conv of padding 1: H -> ceil(H / s).
         penalty_weight (float): lambda of the L1 shift penalty. Applied as its gradient
-            ``lambda * sign(d)`` added to the displacement's gradient during backward (a hook), so it
-            acts inside any classifier without changing its loss; :meth:`penalty` returns the value
-            for logging (do not also add it to the loss). Default 5e-4 (the third-party code's default;
+            ``lambda * sign(d)``, added to the displacement's gradient in the backward of every training
+            forward, so it acts inside any classifier without changing its loss; :meth:`penalty` returns
+            the value for logging (do not also add it to the loss). Default 5e-4 (the third-party code's default;
             the paper's value was not available here).
         init_range (float): Displacements start uniform in [-init_range, init_range] (1, as Active
             Shift and the third-party code).
@@ -154,8 +169,6 @@ class SparseShift2d(nn.Module):
         self.displacement = nn.Parameter(torch.empty(channels, 2).uniform_(-init_range, init_range))
         self.register_buffer('state_index', torch.tensor(0, dtype=torch.long))
         self.register_buffer('quantized_shift', torch.zeros(channels, 2, dtype=torch.long))
-        if self.penalty_weight > 0:
-            self.displacement.register_hook(self._add_penalty_grad)
 
     # ------------------------------------------------------------------ state
     @property
@@ -163,11 +176,8 @@ class SparseShift2d(nn.Module):
         """'untrained', 'trained' or 'quantized'."""
         return STATES[int(self.state_index)]
 
-    def _add_penalty_grad(self, grad: torch.Tensor) -> torch.Tensor:
-        return grad + self.penalty_weight * torch.sign(self.displacement.detach())
-
     def penalty(self) -> torch.Tensor:
-        """lambda * sum |d| (the paper's shift penalty; its gradient is already applied by the hook)."""
+        """lambda * sum |d| (the paper's shift penalty; its gradient is already applied in backward)."""
         return self.penalty_weight * self.displacement.abs().sum()
 
     def rounded_shift(self) -> torch.Tensor:
@@ -208,16 +218,19 @@ class SparseShift2d(nn.Module):
                                    'it cannot be trained further')
             y = integer_shift(x, self.quantized_shift)
         else:
+            displacement = self.displacement
             if self.training:
                 self.state_index.fill_(STATES.index('trained'))
+                if self.penalty_weight > 0 and torch.is_grad_enabled() and displacement.requires_grad:
+                    displacement = _AddPenaltyGrad.apply(displacement, self.penalty_weight)
             if self.train_mode == 'bilinear':
-                y = bilinear_shift(x, self.displacement)
+                y = bilinear_shift(x, displacement)
             else:
                 # the rounded shift as a one-hot depthwise conv (= integer_shift(x, round(d)), faster here)
                 y = bilinear_shift(x, torch.round(self.displacement.detach()))
                 if torch.is_grad_enabled() and self.displacement.requires_grad:
                     # value 0, gradient w.r.t. d = the bilinear gradient at the real displacement
-                    b = bilinear_shift(x.detach(), self.displacement)
+                    b = bilinear_shift(x.detach(), displacement)
                     y = y + (b - b.detach())
         if self.stride > 1:
             y = y[:, :, ::self.stride, ::self.stride]
