@@ -6,3 +6,5 @@ from .norm_decay_hook import NormDecayHook
 __all__ = ['ClsVisualizationHook', 'ExactResumeHook']
 __all__ += ['MBNDoubleForwardHook']
 __all__ += ['NormDecayHook']
+from .scal_structure_hook import SCALStructureHook
+__all__ += ['SCALStructureHook']
