@@ -12,7 +12,8 @@ from tessera_core.registry import MODELS
 from tessera_core.structures import ClsDataSample
 
 BACKBONE = dict(type='ResNet', depth=18, in_channels=1, stem='small', base_channels=8, out_indices=(2, 3))
-HEAD = dict(type='LinearClsHead', num_classes=4, in_channels=64, loss=dict(type='LabelSmoothLoss', label_smooth_val=0.0))
+HEAD = dict(type='LinearClsHead', num_classes=4, in_channels=64,
+            loss=dict(type='LabelSmoothLoss', label_smooth_val=0.0))
 
 
 def _model(**kwargs):

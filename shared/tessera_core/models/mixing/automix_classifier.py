@@ -185,7 +185,8 @@ class AutoMixClassifier(ImageClassifier):
         with torch.no_grad():
             mask_bb = self.mix_block(z, lam_bb, index_bb, size)
         if lam_bb <= self.lam_margin or 1 - lam_bb <= self.lam_margin:
-            mask_bb = torch.stack([torch.full_like(mask_bb[:, 0], lam_bb), torch.full_like(mask_bb[:, 1], 1 - lam_bb)], 1)
+            mask_bb = torch.stack([torch.full_like(mask_bb[:, 0], lam_bb),
+                                   torch.full_like(mask_bb[:, 1], 1 - lam_bb)], 1)
 
         # Mix Block update through the frozen momentum encoder
         x_mb = MixBlock.mix(inputs, mask_mb, index_mb)
@@ -207,14 +208,13 @@ class AutoMixClassifier(ImageClassifier):
         losses.update({k: v for k, v in one.items() if k != 'loss'})
         with torch.no_grad():
             m_i = mask_mb[:, 0]
-            dev = inputs.new_tensor
             losses.update(
-                mask_lam=dev(lam_mb),  # ratio the Mix Block was asked for
+                mask_lam=inputs.new_tensor(lam_mb),  # ratio the Mix Block was asked for
                 mask_mean=m_i.mean(),  # mean weight of the sample itself (the mask loss pulls it to lam)
                 mask_std=m_i.flatten(1).std(dim=1).mean(),  # spatial spread within a mask (0: plain mixup)
                 mask_hard=((m_i < 0.1) | (m_i > 0.9)).float().mean(),  # share of nearly binary pixels
                 mask_l1=loss_mask.detach(),  # unweighted mask loss
-                momentum=dev(self.momentum))
+                momentum=inputs.new_tensor(self.momentum))
         return losses
 
     def train_step(self, data, optim_wrapper):

@@ -19,7 +19,7 @@ from tessera_core.registry import MODELS
 def check_mixing_ratio(lam: float, name: str = 'lam') -> float:
     """The mixing ratio as a float, refused (ValueError naming it) outside [0, 1]."""
     lam = float(lam)
-    if not 0.0 <= lam <= 1.0 or lam != lam:
+    if not 0.0 <= lam <= 1.0:  # also refuses NaN
         raise ValueError(f'the mixing ratio {name} must lie in [0, 1], got {lam}')
     return lam
 
