@@ -23,6 +23,18 @@ def test_times(directory: str):
     return rows
 
 
+def suite_counts(directory: str):
+    """``(environment, tests, failures + errors, skipped, seconds)`` of every report in ``directory``."""
+    rows = []
+    for path in sorted(glob.glob(osp.join(directory, '*.xml'))):
+        env = osp.splitext(osp.basename(path))[0]
+        suites = list(ET.parse(path).getroot().iter('testsuite'))
+        total = lambda key: sum(int(float(s.get(key, 0))) for s in suites)  # noqa: E731
+        rows.append((env, total('tests'), total('failures') + total('errors'), total('skipped'),
+                     sum(float(s.get('time', 0)) for s in suites)))
+    return rows
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--dir', default=osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), '.tox', 'junit'))
@@ -35,6 +47,9 @@ def main(argv=None) -> int:
     print(f'[slowest] {args.n} slowest of {len(rows)} tests ({sum(r[0] for r in rows):.0f} s in test bodies):')
     for seconds, env, name in rows[:args.n]:
         print(f'[slowest] {seconds:7.1f} s  {env:<12} {name}')
+    # environments run in parallel hide the pytest summary of those that pass: the counts, from the reports
+    for env, tests, failed, skipped, seconds in suite_counts(args.dir):
+        print(f'[suite] {env:<12} {tests:4d} tests, {failed} failed, {skipped} skipped, {seconds:6.0f} s')
     return 0
 
 
