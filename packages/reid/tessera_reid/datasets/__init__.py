@@ -3,8 +3,8 @@ from .dukemtmc_reid import DukeMTMCReID, parse_duke_name
 from .embedded_digits_reid import EmbeddedDigitsReID
 from .market1501 import Market1501, parse_market_name
 from .msmt17 import MSMT17, parse_msmt_name
-from .samplers import PKSampler
+from .samplers import GlobalHardIdentitySampler, PKSampler
 from .transforms import RandomErasing
 
-__all__ = ['CamStyleReID', 'EmbeddedDigitsReID', 'Market1501', 'parse_market_name', 'PKSampler', 'RandomErasing', 'DukeMTMCReID',
-           'parse_duke_name', 'MSMT17', 'parse_msmt_name']
+__all__ = ['CamStyleReID', 'EmbeddedDigitsReID', 'Market1501', 'parse_market_name', 'PKSampler',
+           'GlobalHardIdentitySampler', 'RandomErasing', 'DukeMTMCReID', 'parse_duke_name', 'MSMT17', 'parse_msmt_name']

@@ -1,3 +1,5 @@
-from .hooks import RankedGalleryHook, draw_ranked_grid
+from .hooks import (HardIdentitySearchHook, IncrementalTripletMarginHook, RankedGalleryHook, draw_ranked_grid,
+                    identity_centroids, margin_at_epoch)
 
-__all__ = ['RankedGalleryHook', 'draw_ranked_grid']
+__all__ = ['HardIdentitySearchHook', 'IncrementalTripletMarginHook', 'RankedGalleryHook', 'draw_ranked_grid',
+           'identity_centroids', 'margin_at_epoch']

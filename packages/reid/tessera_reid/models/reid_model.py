@@ -6,7 +6,8 @@ Official code: https://github.com/michuanhaohao/reid-strong-baseline (``modeling
 Of the paper's tricks this model carries BNNeck, label smoothing (through the head's ``loss_cls``) and the
 last-stride trick: ``strides=(1, 2, 2, 1)`` on the ResNet backbone removes the down-sampling of its last
 stage (16x instead of 32x output stride on the ImageNet stem). Warm-up is a schedule and random erasing a
-transform (:class:`tessera_reid.datasets.transforms.RandomErasing`); center loss is not implemented.
+transform (:class:`tessera_reid.datasets.transforms.RandomErasing`); the optional center loss is the head's
+``loss_center`` (:class:`tessera_reid.models.losses.CenterLoss`).
 """
 from typing import Optional, Tuple
 

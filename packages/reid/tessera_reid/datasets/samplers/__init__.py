@@ -1,3 +1,4 @@
+from .hard_identity_sampler import GlobalHardIdentitySampler
 from .pk_sampler import PKSampler
 
-__all__ = ['PKSampler']
+__all__ = ['GlobalHardIdentitySampler', 'PKSampler']

@@ -1,3 +1,6 @@
+from .hard_identity_search_hook import HardIdentitySearchHook, identity_centroids
+from .incremental_margin_hook import IncrementalTripletMarginHook, margin_at_epoch
 from .ranked_gallery_hook import RankedGalleryHook, draw_ranked_grid
 
-__all__ = ['RankedGalleryHook', 'draw_ranked_grid']
+__all__ = ['HardIdentitySearchHook', 'identity_centroids', 'IncrementalTripletMarginHook', 'margin_at_epoch',
+           'RankedGalleryHook', 'draw_ranked_grid']

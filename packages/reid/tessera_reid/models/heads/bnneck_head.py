@@ -5,8 +5,10 @@ Official code: https://github.com/michuanhaohao/reid-strong-baseline (``modeling
 
 The pooled feature ``f_t`` (N, C) feeds the triplet loss; a BatchNorm1d whose bias is frozen at zero ("no
 shift") turns it into ``f_i``, which feeds a bias-free linear classifier trained with the label-smoothed
-ID loss. At inference ``f_i`` (``neck_feat='after'``, the paper's choice) or ``f_t`` (``'before'``) is the
-embedding, L2-normalised so that Euclidean ranking equals cosine ranking (``TEST.FEAT_NORM='yes'``).
+ID loss; the optional center loss (``loss_center``) also acts on ``f_t``, as in the official
+``make_loss_with_center``. At inference ``f_i`` (``neck_feat='after'``, the paper's choice) or ``f_t``
+(``'before'``) is the embedding, L2-normalised so that Euclidean ranking equals cosine ranking
+(``TEST.FEAT_NORM='yes'``).
 """
 from typing import List, Optional, Sequence, Tuple
 
@@ -30,6 +32,9 @@ class BNNeckHead(BaseModule):
             label_smooth_val=0.1)`` (the paper's label smoothing, epsilon 0.1).
         loss_triplet (dict, optional): Metric loss on the pre-BN feature, e.g. ``dict(type='TripletLoss',
             margin=0.3)``; ``None`` trains with the ID loss alone.
+        loss_center (dict, optional): Center loss on the pre-BN feature (the strong baseline's optional trick),
+            e.g. ``dict(type='CenterLoss', loss_weight=0.0005, center_lr=0.5)``; ``num_classes`` and
+            ``feat_dim`` default to the head's. ``None`` (default) leaves it out.
         neck_feat (str): Inference embedding, ``'after'`` (post-BN, default) or ``'before'`` the BNNeck.
         normalize (bool): L2-normalise the inference embedding.
         topk (Sequence[int]): ID-classification accuracies logged during training.
@@ -41,6 +46,7 @@ class BNNeckHead(BaseModule):
     def __init__(self, num_classes: int, in_channels: int,
                  loss_cls: dict = dict(type='LabelSmoothLoss', label_smooth_val=0.1),
                  loss_triplet: Optional[dict] = dict(type='TripletLoss', margin=0.3),
+                 loss_center: Optional[dict] = None,
                  neck_feat: str = 'after', normalize: bool = True, topk: Sequence[int] = (1,),
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
@@ -55,6 +61,12 @@ class BNNeckHead(BaseModule):
         self.classifier = nn.Linear(in_channels, num_classes, bias=False)
         self.loss_cls = MODELS.build(loss_cls)
         self.loss_triplet = MODELS.build(loss_triplet) if loss_triplet is not None else None
+        self.loss_center = None
+        if loss_center is not None:
+            loss_center = dict(loss_center)
+            loss_center.setdefault('num_classes', num_classes)
+            loss_center.setdefault('feat_dim', in_channels)
+            self.loss_center = MODELS.build(loss_center)
         self._reset_parameters()
 
     def _reset_parameters(self) -> None:
@@ -97,6 +109,8 @@ class BNNeckHead(BaseModule):
         losses = dict(loss_cls=self.loss_cls(cls_score, target))
         if self.loss_triplet is not None:
             losses['loss_triplet'] = self.loss_triplet(global_feat, target)
+        if self.loss_center is not None:
+            losses['loss_center'] = self.loss_center(global_feat, target)
         with torch.no_grad():
             for k in self.topk:
                 if k <= cls_score.size(1):
