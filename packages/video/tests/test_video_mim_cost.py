@@ -1,0 +1,29 @@
+"""End to end through mim: train the CoST(b) moving-digits config for 2 iterations, then test its checkpoint."""
+import json
+from pathlib import Path
+
+import pytest
+
+import tessera_video
+from tessera_core.testing import run_mim
+
+CONFIG = Path(tessera_video.__file__).parent / 'configs' / 'cost' / 'costb_resnet18-w16_moving-digits-8dir.py'
+
+
+@pytest.mark.slow
+def test_mim_train_then_test_cost(tmp_path):
+    # 32 train clips (2 iterations of 16) and 10 test videos of 2 views
+    small = ['train_cfg.max_epochs=1', 'train_cfg.val_interval=1', 'train_dataloader.dataset.indices=32',
+             'val_dataloader.dataset.indices=10', 'test_dataloader.dataset.indices=10',
+             'default_hooks.checkpoint.interval=1', 'default_hooks.logger.interval=1']
+    train = run_mim(['train', 'tessera-video', str(CONFIG), '--work-dir', str(tmp_path), '--cfg-options', *small],
+                    env=dict(OMP_NUM_THREADS='1'))
+    assert 'accuracy/top1' in train.stdout and 'grad_norm' in train.stdout
+    ckpt = tmp_path / 'epoch_1.pth'
+    assert ckpt.is_file()
+    out = tmp_path / 'metrics.json'
+    test = run_mim(['test', 'tessera-video', str(CONFIG), '--checkpoint', str(ckpt), '--work-dir',
+                    str(tmp_path / 'test'), '--out', str(out), '--cfg-options', *small], env=dict(OMP_NUM_THREADS='1'))
+    assert 'accuracy/top1' in test.stdout
+    metrics = json.loads(out.read_text())
+    assert set(metrics) == {'accuracy/top1'} and 0 <= metrics['accuracy/top1'] <= 100
