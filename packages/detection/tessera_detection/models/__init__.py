@@ -5,3 +5,6 @@ Detectors, necks, heads, assigners and losses come from mmdet (resolved unprefix
 (``custom_imports=dict(imports=['tessera_core.models'])``). Detection methods of the catalog add their
 components here.
 """
+from .dense_heads import *  # noqa: F401,F403
+from .losses import *  # noqa: F401,F403
+from .task_modules import *  # noqa: F401,F403

@@ -1,0 +1,4 @@
+"""Dense heads of tessera-detection."""
+from .rotated_retina_head import RotatedRetinaHead
+
+__all__ = ['RotatedRetinaHead']
