@@ -13,6 +13,8 @@ from .backbones import LeNet5  # noqa: F401  (DAFL teacher / student)
 from .binary import BinaryConv2d, ReActNet, RPReLU, RSign  # noqa: F401  (ReActNet / AdamBNN)
 from .data_free import DAFL, ConvGenerator, DataFreeDistillation, NoiseImages  # noqa: F401  (data-free distillation)
 from .distillers import DistillationModel, TeacherCheckpointError  # noqa: F401  (distillation)
+from .distillers import BINGO, SEED  # noqa: F401  (self-supervised distillation)
 from .losses import InfoNCELoss, KLDivergence  # noqa: F401
+from .losses import BINGOLoss, SEEDLoss  # noqa: F401
 from .recorders import MethodOutputsRecorder, ModuleInputsRecorder, ModuleOutputsRecorder, RecorderManager  # noqa: F401
 from .selfsup import MLPProjector, MoCoV2  # noqa: F401  (self-supervised pretraining)

@@ -1,3 +1,4 @@
+from .bag_of_instances_hook import BagOfInstancesHook
 from .knn_monitor_hook import KNNMonitorHook
 
-__all__ = ['KNNMonitorHook']
+__all__ = ['BagOfInstancesHook', 'KNNMonitorHook']
