@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 MMCV_LITE = '2.1.0'
 # entries of the base left out with --lite-mmcv: the full mmcv (its ops) and mmdet (needs them)
@@ -51,9 +52,13 @@ def install_mmcv_lite(target: str) -> None:
     pip = [sys.executable, '-m', 'pip', '--disable-pip-version-check']
     wheel_dir = os.path.join(cache_root(), 'wheels', f'mmcv-lite-{MMCV_LITE}')
     wheels = glob.glob(os.path.join(wheel_dir, f'mmcv_lite-{MMCV_LITE}-*.whl'))
-    if not wheels:
-        subprocess.run([*pip, 'download', '--quiet', '--no-deps', f'mmcv-lite=={MMCV_LITE}', '-d', wheel_dir],
-                       check=True)
+    if not wheels:  # downloaded beside the cache, then renamed in: environments run in parallel
+        os.makedirs(wheel_dir, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=wheel_dir, prefix='.download-') as tmp:
+            subprocess.run([*pip, 'download', '--quiet', '--no-deps', f'mmcv-lite=={MMCV_LITE}', '-d', tmp],
+                           check=True)
+            for name in os.listdir(tmp):
+                os.replace(os.path.join(tmp, name), os.path.join(wheel_dir, name))
         wheels = glob.glob(os.path.join(wheel_dir, f'mmcv_lite-{MMCV_LITE}-*.whl'))
     subprocess.run([*pip, 'install', '--quiet', '--no-deps', wheels[0]], check=True)
     print(f'[link_base_env] mmcv-lite {MMCV_LITE} installed from {wheels[0]} (no full mmcv, no mmdet)')
