@@ -88,7 +88,8 @@ def test_translation_only_closed_forms():
 
 
 def test_scale_only_closed_forms():
-    # same centre and angle: W^2 = ((wp - wt)^2 + (hp - ht)^2) / 4; KL = (wp^2/wt^2 + hp^2/ht^2)/2 + ln(wt ht / wp hp) - 1
+    # same centre and angle: W^2 = ((wp - wt)^2 + (hp - ht)^2) / 4;
+    # KL = (wp^2/wt^2 + hp^2/ht^2)/2 + ln(wt ht / wp hp) - 1
     for a in (0.0, 0.9, -1.4):
         p = boxes([0.0, 0.0, 20.0, 6.0, a])
         t = boxes([0.0, 0.0, 12.0, 8.0, a])

@@ -69,7 +69,8 @@ def test_rotated_anchors_are_mmdet_anchors_in_le90():
 def test_rbbox_overlaps():
     iou = RBboxOverlaps2D()
     a = torch.tensor([[0.0, 0.0, 4.0, 2.0, 0.0]])
-    b = torch.tensor([[0.0, 0.0, 4.0, 2.0, -math.pi / 2], [1.0, 0.0, 4.0, 2.0, 0.0], [0.0, 0.0, 2.0, 2.0, -math.pi / 2]])
+    b = torch.tensor([[0.0, 0.0, 4.0, 2.0, -math.pi / 2], [1.0, 0.0, 4.0, 2.0, 0.0],
+                      [0.0, 0.0, 2.0, 2.0, -math.pi / 2]])
     # crossed 4x2 rectangles share a 2x2 square: 4 / (8 + 8 - 4); shifted by 1: 6 / 10; a turned square inside: 4 / 8
     assert torch.allclose(iou(a, b), torch.tensor([[1 / 3, 0.6, 0.5]]), atol=1e-4)
     assert torch.allclose(iou(b[2:], a, mode='iof'), torch.tensor([[1.0]]), atol=1e-4)
