@@ -252,3 +252,26 @@ def test_pretrain_configs_build():
         assert model.backbone.len_keep == 12
     sd = MODELS.build(Config.fromfile(package_config_path('tessera_generative', 'sdae/sdae_vit-micro-p4_fashion-mnist.py')).model)
     assert isinstance(sd, SdAE) and sd.num_folds == 3 and sd.backbone.mask_ratio == 0.75
+
+
+def test_fine_tune_config_loads_trainable_encoder(tmp_path):
+    mae = build_mae()
+    ckpt = tmp_path / 'pre.pth'
+    torch.save(dict(state_dict=mae.state_dict(), meta={}), ckpt)
+    cfg = Config.fromfile(package_config_path('tessera_generative', 'mae/vit-micro-p4_fine-tune_fashion-mnist.py'))
+    cfg.model.backbone.init_cfg.checkpoint = str(ckpt)
+    clf = MODELS.build(cfg.model)
+    clf.init_weights()
+    for k, v in mae.backbone.state_dict().items():
+        assert torch.equal(clf.backbone.state_dict()[k], v), k
+    assert all(p.requires_grad for p in clf.parameters())
+    loss = clf(torch.randn(4, 1, 28, 28), [_sample(i) for i in range(4)], mode='loss')['loss']
+    loss.backward()
+    assert clf.backbone.layers[0].attn.qkv.weight.grad.abs().sum() > 0
+
+
+def _sample(label):
+    from tessera_core.structures import ClsDataSample
+    s = ClsDataSample()
+    s.set_gt_label(label)
+    return s
