@@ -183,16 +183,35 @@ class _HardOnlyLoss(nn.Module):
         return F.nll_loss(cls_score.log_softmax(1), label)
 
 
-def test_batch_augment_on_a_head_without_soft_label_support_is_refused():
+def _mixing_classifier(loss, preprocessor_classes=5):
+    return ImageClassifier(
+        backbone=dict(type='ResNet', depth=18, in_channels=1, stem='small', base_channels=8),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=5, in_channels=64, loss=loss),
+        data_preprocessor=dict(type='ClsDataPreprocessor', mean=[0.0], std=[1.0], num_classes=preprocessor_classes,
+                               batch_augments=dict(augments=[dict(type='CutMix', alpha=1.0)])))
+
+
+def test_batch_augment_on_a_head_without_soft_label_support_is_refused_at_build_time():
+    if 'HardOnlyLossForMixingTest' not in MODELS.module_dict:
+        MODELS.register_module('HardOnlyLossForMixingTest', module=_HardOnlyLoss)
+    with pytest.raises(ValueError, match=r'soft labels, but .* loss _HardOnlyLoss does not accept soft labels'):
+        _mixing_classifier(dict(type='HardOnlyLossForMixingTest'))
+    with pytest.raises(ValueError, match=r'num_classes=4 .* differs from head.num_classes=5'):
+        _mixing_classifier(dict(type='LabelSmoothLoss', label_smooth_val=0.0), preprocessor_classes=4)
+
+
+def test_the_head_still_refuses_soft_labels_it_cannot_take():
+    """A batch carrying gt_score that reaches a hard-label loss another way (no batch augment configured)."""
     if 'HardOnlyLossForMixingTest' not in MODELS.module_dict:
         MODELS.register_module('HardOnlyLossForMixingTest', module=_HardOnlyLoss)
     model = ImageClassifier(
         backbone=dict(type='ResNet', depth=18, in_channels=1, stem='small', base_channels=8),
         neck=dict(type='GlobalAveragePooling'),
         head=dict(type='LinearClsHead', num_classes=5, in_channels=64, loss=dict(type='HardOnlyLossForMixingTest')),
-        data_preprocessor=dict(type='ClsDataPreprocessor', mean=[0.0], std=[1.0], num_classes=5,
-                               batch_augments=dict(augments=[dict(type='CutMix', alpha=1.0)])))
-    data = dict(inputs=[torch.rand(1, 8, 8) for _ in range(4)], data_samples=_samples([0, 1, 2, 3]))
-    batch = model.data_preprocessor(data, training=True)
+        data_preprocessor=dict(type='ClsDataPreprocessor', mean=[0.0], std=[1.0]))
+    samples = _samples([0, 1, 2, 3])
+    for s in samples:
+        s.gt_score = F.one_hot(s.gt_label, 5).float()[0]
     with pytest.raises(ValueError, match=r'soft labels .* loss _HardOnlyLoss does not accept soft labels'):
-        model(batch['inputs'], batch['data_samples'], mode='loss')
+        model(torch.rand(4, 1, 8, 8), samples, mode='loss')

@@ -31,6 +31,24 @@ class ImageClassifier(BaseModel):
         self.backbone = self.registry.build(backbone)
         self.neck = self.registry.build(neck) if neck is not None else None
         self.head = self.registry.build(head)
+        self._check_batch_augments()
+
+    def _check_batch_augments(self) -> None:
+        """Refuse at build time what the first training step would: batch augments (soft labels) with a
+        head whose loss takes hard labels only, or with another class count than the head's."""
+        augments = getattr(self.data_preprocessor, 'batch_augments', None)
+        if augments is None or not hasattr(self.head, 'accepts_soft_labels'):
+            return
+        if not self.head.accepts_soft_labels:
+            raise ValueError(
+                f'data_preprocessor.batch_augments makes soft labels, but the head\'s loss '
+                f'{type(self.head.loss_module).__name__} does not accept soft labels (no '
+                "accepts_soft_labels=True); use e.g. loss=dict(type='LabelSmoothLoss', label_smooth_val=0.0) "
+                'or remove data_preprocessor.batch_augments')
+        head_classes = getattr(self.head, 'num_classes', None)
+        if head_classes is not None and head_classes != self.data_preprocessor.num_classes:
+            raise ValueError(f'data_preprocessor.num_classes={self.data_preprocessor.num_classes} (the width of '
+                             f'the soft labels) differs from head.num_classes={head_classes}')
 
     def extract_feat(self, inputs: torch.Tensor):
         """inputs (N, C, H, W) -> tuple of features after the neck."""
