@@ -87,6 +87,16 @@ else
     echo "[setup] no root apt: real-video tests skip (sudo apt-get install opencv-doc)"
 fi
 
+stage "real image-caption stamps (optional, Debian package)"
+if [ -d /usr/share/tuxpaint/stamps ]; then
+    echo "[setup] tuxpaint stamps present in /usr/share/tuxpaint/stamps"
+elif command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tuxpaint-stamps-default) \
+        >/dev/null 2>&1 || echo "[setup] could not install tuxpaint-stamps-default: stamp-caption tests will skip (the captioned digits are unaffected)"
+else
+    echo "[setup] no root apt: stamp-caption tests skip (sudo apt-get install tuxpaint-stamps-default)"
+fi
+
 stage "check"
 "$PY" - <<'PY'
 import mmcv, mmcv.ops, mmdet, mmengine, torch
