@@ -11,13 +11,17 @@ needs_stamps = pytest.mark.skipif(not osp.isdir(TUXPAINT_STAMPS_ROOT),
                                   reason=f'{TUXPAINT_STAMPS_ROOT} absent (`{INSTALL_HINT}`)')
 
 
-def write_stamp(root, name, description=None, size=(20, 30), color=(0, 0, 255), lines=None):
-    """A PNG stamp (opaque ellipse on a transparent square) + its .txt (English line + a translation)."""
+def write_stamp(root, name, description=None, size=(20, 30), color=(0, 0, 255), lines=None, rect=False):
+    """A PNG stamp (opaque ellipse on a transparent square, or an opaque rectangle filling it) + its .txt
+    (English line + a translation)."""
     path = root.joinpath(*name.split('/'))
     path.parent.mkdir(parents=True, exist_ok=True)
     h, w = size
     img = np.zeros((h, w, 4), np.uint8)
-    cv2.ellipse(img, (w // 2, h // 2), (w // 2 - 1, h // 2 - 1), 0, 0, 360, (*color, 255), -1)
+    if rect:
+        img[:] = (*color, 255)
+    else:
+        cv2.ellipse(img, (w // 2, h // 2), (w // 2 - 1, h // 2 - 1), 0, 0, 360, (*color, 255), -1)
     cv2.imwrite(str(path) + '.png', img)
     if lines is not None:
         path.with_name(path.name + '.txt').write_text(''.join(lines), encoding='utf-8')
