@@ -1,3 +1,4 @@
+from .caption_json import read_coco_captions, read_karpathy_split
 from .captioned_digits import CaptionedDigits
 from .digit_captions import (DIGIT_CAPTION_VOCAB, DIGIT_CLASSES, NUMBER_WORDS, TEMPLATE_SETS, TRAIN_TEMPLATES,
                              ZERO_SHOT_TEMPLATES, class_prompts, fill_template, resolve_templates)
@@ -7,4 +8,4 @@ from .tuxpaint_stamps import TUXPAINT_STAMPS_ROOT, SkippedStamp, Stamp, read_sta
 __all__ = ['CaptionedDigits', 'DIGIT_CAPTION_VOCAB', 'DIGIT_CLASSES', 'NUMBER_WORDS', 'TRAIN_TEMPLATES',
            'ZERO_SHOT_TEMPLATES', 'TEMPLATE_SETS', 'class_prompts', 'fill_template', 'resolve_templates',
            'TUXPAINT_STAMPS_ROOT', 'Stamp', 'SkippedStamp', 'read_stamps', 'split_stamps',
-           'StampScenes', 'CAPTION_LEVELS']
+           'StampScenes', 'CAPTION_LEVELS', 'read_coco_captions', 'read_karpathy_split']
