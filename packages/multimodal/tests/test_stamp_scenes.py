@@ -172,3 +172,19 @@ def test_real_stamp_scenes(tmp_path):
     for ds in (train, test):
         for i in range(len(ds)):
             check_scene(ds[i], (96, 96))
+
+
+def test_base_config_builds_dataloader(stamp_root, tmp_path, default_scope):
+    import tessera_multimodal
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+    cfg = Config.fromfile(osp.join(osp.dirname(tessera_multimodal.__file__), 'configs/_base_/datasets/stamp_scenes.py'))
+    loader_cfg = cfg.train_dataloader
+    loader_cfg.dataset.update(stamp_root=stamp_root, cache_root=str(tmp_path), num_train=16, num_test=8,
+                              size=(64, 64))
+    loader_cfg.batch_size = 4
+    batch = next(iter(Runner.build_dataloader(loader_cfg, seed=0)))
+    assert batch['inputs'][0].shape == (3, 64, 64)
+    sample = batch['data_samples'][0]
+    assert sample.caption == sample.captions['medium']
+    assert sample.gt_bboxes.shape == (sample.num_objects, 4)
