@@ -1,7 +1,9 @@
 """Mechanism evidence of MAE / SdAE pre-training checkpoints (configs/sdae/README.md): teacher-student distance
 and cosine (SdAE, against a fresh build of the same config), spread of the encoder features over 512 Fashion-MNIST
 test images. Usage: python benchmarks/mim_mechanism.py CKPT [CKPT ...]"""
-import sys, torch
+import sys
+
+import torch
 import tessera_core  # noqa
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
@@ -26,7 +28,9 @@ for ck in sys.argv[1:]:
     if any(k.startswith('teacher.') for k in sd):
         s, t = flat(sd, 'backbone.'), flat(sd, 'teacher.')
         print(f'teacher-student: cos {cos(s, t):.4f}  |t-s|/|s| {float((t - s).norm() / s.norm()):.4f}')
-        m = MODELS.build(Config.fromfile(package_config_path('tessera_generative', 'sdae/sdae_vit-micro-p4_fashion-mnist.py')).model); m.init_weights()
+        cfg = Config.fromfile(package_config_path('tessera_generative', 'sdae/sdae_vit-micro-p4_fashion-mnist.py'))
+        m = MODELS.build(cfg.model)
+        m.init_weights()
         s0, t0 = flat(m.state_dict(), 'backbone.'), flat(m.state_dict(), 'teacher.')
         print(f'  at init (fresh build): cos {cos(s0, t0):.4f}  |t-s|/|s| {float((t0 - s0).norm() / s0.norm()):.4f}')
         print(f'  trained student vs a fresh init: cos {cos(s, s0):.4f}')

@@ -250,7 +250,8 @@ def test_pretrain_configs_build():
         cfg = Config.fromfile(package_config_path('tessera_generative', name))
         model = MODELS.build(cfg.model)
         assert model.backbone.len_keep == 12
-    sd = MODELS.build(Config.fromfile(package_config_path('tessera_generative', 'sdae/sdae_vit-micro-p4_fashion-mnist.py')).model)
+    cfg = Config.fromfile(package_config_path('tessera_generative', 'sdae/sdae_vit-micro-p4_fashion-mnist.py'))
+    sd = MODELS.build(cfg.model)
     assert isinstance(sd, SdAE) and sd.num_folds == 3 and sd.backbone.mask_ratio == 0.75
 
 
