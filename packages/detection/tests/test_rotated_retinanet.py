@@ -1,5 +1,6 @@
 """Rotated RetinaNet parts: delta coder round trip, rotated anchors, rotated IoU, head losses and predictions."""
 import math
+import os.path as osp
 
 import pytest
 import torch
@@ -7,12 +8,13 @@ from mmengine.config import Config
 from mmengine.structures import InstanceData
 from mmdet.structures import DetDataSample
 
+import tessera_detection
 from tessera_detection.models.task_modules import DeltaXYWHTRBBoxCoder, RBboxOverlaps2D, RotatedAnchorGenerator
 from tessera_detection.models.task_modules.delta_xywht_rbbox_coder import norm_angle_le90
 from tessera_detection.registry import MODELS
 from tessera_detection.structures import check_rboxes, regularize_rboxes
 
-CONFIGS = 'packages/detection/tessera_detection/configs/rotated_retinanet/'
+CONFIGS = osp.join(osp.dirname(tessera_detection.__file__), 'configs', 'rotated_retinanet') + osp.sep
 BASE = CONFIGS + 'rotated-retinanet-le90_resnet18-w16_fpn_smoothl1_rotated-digit-canvas.py'
 
 
