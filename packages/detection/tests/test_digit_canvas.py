@@ -99,7 +99,7 @@ def test_val_uses_only_held_out_digits_and_labels_match_the_pixels(generated):
 
 
 def test_registered_and_cache_key_follows_parameters(tmp_path, monkeypatch):
-    monkeypatch.setenv('TESSERA_CACHE_DIR', str(tmp_path))
+    monkeypatch.setenv('TESSERA_CACHE', str(tmp_path))
     gen = DATA_GENERATORS.build(dict(type='DigitCanvas', num_train=3, num_val=2))
     assert isinstance(gen, DigitCanvas)
     assert gen.default_root() == str(tmp_path / 'datasets' / f'digit_canvas_{gen.key()}')

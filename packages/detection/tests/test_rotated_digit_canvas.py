@@ -157,7 +157,7 @@ def test_val_uses_only_held_out_digits_and_labels_match(generated):
 
 
 def test_registered_cache_key_and_ensure(tmp_path, monkeypatch):
-    monkeypatch.setenv('TESSERA_CACHE_DIR', str(tmp_path))
+    monkeypatch.setenv('TESSERA_CACHE', str(tmp_path))
     gen = DATA_GENERATORS.build(dict(type='RotatedDigitCanvas', num_train=3, num_val=2))
     assert isinstance(gen, RotatedDigitCanvas)
     assert gen.default_root() == str(tmp_path / 'datasets' / f'rotated_digit_canvas_{gen.key()}')

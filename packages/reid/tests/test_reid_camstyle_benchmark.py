@@ -126,7 +126,7 @@ def test_stale_cache_and_bad_arguments_are_errors(tmp_path):
     folder = build(tmp_path).cache_dir
     spec = json.load(open(f'{folder}/spec.json'))
     json.dump(dict(spec, seed=99), open(f'{folder}/spec.json', 'w'))
-    with pytest.raises(ValueError, match='holds another benchmark'):
+    with pytest.raises(ValueError, match='holds other benchmark data'):
         build(tmp_path)
     with pytest.raises(ValueError, match="valid: \\['digits', 'fashion'\\]"):
         CamStyleReID(domain='market')

@@ -38,6 +38,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
+from tessera_core.datasets.cache import tessera_cache_dir
 from tessera_detection.registry import DATA_GENERATORS
 
 SPLITS = ('train', 'val')
@@ -64,9 +65,9 @@ def tight_box(mask: np.ndarray) -> Tuple[int, int, int, int]:
 
 
 def default_cache_dir() -> str:
-    """``$TESSERA_CACHE_DIR/datasets`` if set, else ``~/.cache/tessera/datasets``."""
-    base = os.environ.get('TESSERA_CACHE_DIR', osp.join(osp.expanduser('~'), '.cache', 'tessera'))
-    return osp.join(base, 'datasets')
+    """``<tessera cache>/datasets`` (:func:`tessera_core.datasets.cache.tessera_cache_dir`: ``$TESSERA_CACHE``,
+    ``$TESSERA_CACHE_DIR``, ``$XDG_CACHE_HOME/tessera`` or ``~/.cache/tessera``)."""
+    return tessera_cache_dir('datasets')
 
 
 @functools.lru_cache(maxsize=4)

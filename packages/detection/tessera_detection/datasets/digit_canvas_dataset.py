@@ -29,7 +29,7 @@ class DigitCanvasDataset(CocoDataset):
             ``data_prefix`` unless they are given.
         data_root (str, optional): Folder of the COCO files; default the
             generator's cache folder ``~/.cache/tessera/datasets/digit_canvas_<hash>``
-            (``$TESSERA_CACHE_DIR`` moves it). ``~`` is expanded.
+            (``$TESSERA_CACHE`` moves it). ``~`` is expanded.
         **kwargs: Everything else of :class:`mmdet.datasets.CocoDataset`
             (``pipeline``, ``filter_cfg``, ``indices``, ``test_mode``, ...).
     """

@@ -43,8 +43,6 @@ stale cache. ``cache_root`` defaults to ``$TESSERA_CACHE/multimodal``, else
 import json
 import os
 import os.path as osp
-import shutil
-import tempfile
 import zlib
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -52,6 +50,7 @@ import cv2
 import numpy as np
 
 from tessera_core.datasets import InMemoryImageDataset
+from tessera_core.datasets.cache import ensure_built_folder, tessera_cache_dir
 from tessera_multimodal.registry import DATASETS
 
 from .tuxpaint_stamps import Stamp, check_stamp_root, read_stamps, split_stamps
@@ -67,11 +66,8 @@ _ARTICLES = ('A', 'An', 'The', 'Some')
 
 
 def default_cache_root() -> str:
-    """``<tessera cache>/multimodal`` (tessera cache: ``$TESSERA_CACHE``, else ``$XDG_CACHE_HOME/tessera``,
-    else ``~/.cache/tessera``; the rule of tessera-core's ``tools/build_mmcv.py``)."""
-    base = os.environ.get('TESSERA_CACHE') or osp.join(os.environ.get('XDG_CACHE_HOME') or osp.expanduser('~/.cache'),
-                                                        'tessera')
-    return osp.join(base, 'multimodal')
+    """``<tessera cache>/multimodal`` (:func:`tessera_core.datasets.cache.tessera_cache_dir`)."""
+    return tessera_cache_dir('multimodal')
 
 
 # ---------------------------------------------------------------- language
@@ -283,27 +279,10 @@ def stamps_checksum(stamps: Sequence[Stamp]) -> str:
 
 
 def ensure_scenes(spec: dict, parts: Dict[str, List[Stamp]], cache_root: Optional[str] = None) -> str:
-    """The cache folder of ``spec``, rendering it first if needed (atomically: temp folder + rename)."""
-    cache_root = cache_root or default_cache_root()
-    final = osp.join(cache_root, f'{spec["name"]}-v{VERSION}-{spec["seed"]}')
-    if osp.isfile(osp.join(final, 'spec.json')):
-        with open(osp.join(final, 'spec.json')) as f:
-            cached = json.load(f)
-        if cached != json.loads(json.dumps(spec)):
-            raise ValueError(f'{final} holds other scenes ({cached}) than requested ({spec}); remove it')
-        return final
-    os.makedirs(cache_root, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=osp.basename(final) + '.tmp-', dir=cache_root)
-    try:
-        build_scenes(osp.join(tmp, 'data'), spec, parts)
-        try:
-            os.rename(osp.join(tmp, 'data'), final)
-        except OSError:
-            if not osp.isfile(osp.join(final, 'spec.json')):   # not a concurrent builder that won the race
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return final
+    """The cache folder of ``spec``, rendering it first if needed (atomically, see
+    :func:`tessera_core.datasets.cache.ensure_built_folder`)."""
+    final = osp.join(cache_root or default_cache_root(), f'{spec["name"]}-v{VERSION}-{spec["seed"]}')
+    return ensure_built_folder(final, spec, lambda folder: build_scenes(folder, spec, parts), what='scenes')
 
 
 @DATASETS.register_module()

@@ -33,8 +33,6 @@ else ``~/.cache/tessera/reid``.
 import json
 import os
 import os.path as osp
-import shutil
-import tempfile
 import zlib
 from typing import List, Optional, Tuple
 
@@ -42,6 +40,7 @@ import numpy as np
 from mmengine.logging import print_log
 
 from tessera_core.datasets import InMemoryImageDataset
+from tessera_core.datasets.cache import ensure_built_folder, tessera_cache_dir
 from tessera_reid.registry import DATASETS
 
 from .camera_styles import OCCLUDER_PHOTO, STYLE_FAMILIES, CameraStyle
@@ -55,11 +54,8 @@ SPLIT_CODES = dict(train=0, test=1)
 
 
 def default_cache_root() -> str:
-    """``<tessera cache>/reid``, the tessera cache being ``$TESSERA_CACHE``, else ``$XDG_CACHE_HOME/tessera``,
-    else ``~/.cache/tessera`` (the rule of tessera-core's ``tools/build_mmcv.py``)."""
-    base = os.environ.get('TESSERA_CACHE') or osp.join(os.environ.get('XDG_CACHE_HOME') or osp.expanduser('~/.cache'),
-                                                        'tessera')
-    return osp.join(base, 'reid')
+    """``<tessera cache>/reid`` (:func:`tessera_core.datasets.cache.tessera_cache_dir`)."""
+    return tessera_cache_dir('reid')
 
 
 def load_items(source: str) -> Tuple[Tuple[np.ndarray, np.ndarray], Tuple[np.ndarray, np.ndarray], str]:
@@ -229,27 +225,10 @@ def build_benchmark(out_dir: str, spec: dict) -> None:
 
 
 def ensure_benchmark(spec: dict, cache_root: Optional[str] = None) -> str:
-    """The cache folder of ``spec``, rendering it first if needed (atomically: temp folder + rename)."""
-    cache_root = cache_root or default_cache_root()
-    final = osp.join(cache_root, f'{spec["name"]}-v{VERSION}-{spec["seed"]}')
-    if osp.isfile(osp.join(final, 'spec.json')):
-        with open(osp.join(final, 'spec.json')) as f:
-            cached = json.load(f)
-        if cached != json.loads(json.dumps(spec)):
-            raise ValueError(f'{final} holds another benchmark ({cached}) than requested ({spec}); remove it')
-        return final
-    os.makedirs(cache_root, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=osp.basename(final) + '.tmp-', dir=cache_root)
-    try:
-        build_benchmark(osp.join(tmp, 'data'), spec)
-        try:
-            os.rename(osp.join(tmp, 'data'), final)
-        except OSError:
-            if not osp.isfile(osp.join(final, 'spec.json')):   # not a concurrent builder that won the race
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return final
+    """The cache folder of ``spec``, rendering it first if needed (atomically, see
+    :func:`tessera_core.datasets.cache.ensure_built_folder`)."""
+    final = osp.join(cache_root or default_cache_root(), f'{spec["name"]}-v{VERSION}-{spec["seed"]}')
+    return ensure_built_folder(final, spec, lambda folder: build_benchmark(folder, spec), what='benchmark data')
 
 
 @DATASETS.register_module()
