@@ -100,7 +100,8 @@ def test_already_quantized_and_custom_subclasses_are_left_alone():
     (dict(**LSQ, w_bits=4, a_bits=16), r'unsupported a_bits=16 for LSQQuantizer; valid: \[2, .*, 8, 32\]'),
     (dict(weight_quantizer=dict(type='N2UQWeightQuantizer', bits=3), w_bits=2), r'w_bits=2 contradicts bits=3'),
     (dict(weight_quantizer=dict(type='DoReFaQuantizer'), w_bits=2),
-     r"unknown weight_quantizer type 'DoReFaQuantizer'; valid: \['LSQQuantizer', 'N2UQActivationQuantizer', "
+     r"unknown weight_quantizer type 'DoReFaQuantizer'; valid: \['ABSQuantizer', 'LSQQuantizer', "
+     r"'N2UQActivationQuantizer', "
      r"'N2UQWeightQuantizer'"),
     (dict(w_bits=4), r'w_bits=4 needs a quantizer config'),
 ])

@@ -18,3 +18,4 @@ from .losses import InfoNCELoss, KLDivergence  # noqa: F401
 from .losses import BINGOLoss, SEEDLoss  # noqa: F401
 from .recorders import MethodOutputsRecorder, ModuleInputsRecorder, ModuleOutputsRecorder, RecorderManager  # noqa: F401
 from .selfsup import MLPProjector, MoCoV2  # noqa: F401  (self-supervised pretraining)
+from .abs import ABSDerivedModel, ABSQuantizer, ABSSuperNet, SuperBitQuantizer  # noqa: F401  (ABS search)
