@@ -1,4 +1,5 @@
 from .recognizer2d import Recognizer2D
 from .recognizer3d import Recognizer3D
+from .recognizer_gcn import RecognizerGCN
 
-__all__ = ['Recognizer2D', 'Recognizer3D']
+__all__ = ['Recognizer2D', 'Recognizer3D', 'RecognizerGCN']
