@@ -56,5 +56,7 @@ LOG_PROCESSORS = Registry('log_processor', parent=core.LOG_PROCESSORS, scope=SCO
                           locations=['tessera_nas.engine', 'tessera_core.engine'])
 INFERENCERS = Registry('inferencer', parent=core.INFERENCERS, scope=SCOPE,
                        locations=['tessera_nas.engine', 'tessera_core.engine'])
+# Searchers over the tabular benchmark (tessera_nas.benchmarks.search): WeakNAS and its baselines.
+SEARCHERS = Registry('nas searcher', scope=SCOPE, locations=['tessera_nas.benchmarks.search'])
 FUNCTIONS = Registry('function', parent=core.FUNCTIONS, scope=SCOPE,
                      locations=['tessera_nas.engine', 'tessera_core.engine'])
