@@ -235,3 +235,16 @@ def test_a_plain_model_checkpoint_loads_into_the_supernet():
     block = net.gated_blocks[0]
     assert torch.equal(net.gate(block).norm.running_var, plain.get_submodule(block).bn1.running_var)
     assert torch.equal(net.conv(net.super_convs[0]).weight, plain.get_submodule(net.super_convs[0]).weight)
+
+
+def test_derived_model_from_a_search_checkpoint_keeps_its_weights_through_init_weights(tmp_path):
+    torch.manual_seed(8)
+    net = _supernet()
+    ckpt = tmp_path / 'search.pth'
+    torch.save(dict(state_dict=net.state_dict()), str(ckpt))
+    supernet_cfg = dict(type='ABSSuperNet', model=CLASSIFIER, input_shape=(1, 16, 16))
+    derived = MODELS.build(dict(type='ABSDerivedModel', supernet=supernet_cfg, supernet_ckpt=str(ckpt)))
+    name = net.super_convs[0]
+    assert torch.equal(derived.model.get_submodule(name).weight, net.conv(name).weight)
+    derived.init_weights()  # what the runner calls before training
+    assert torch.equal(derived.model.get_submodule(name).weight, net.conv(name).weight)

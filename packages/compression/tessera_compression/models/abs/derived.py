@@ -118,6 +118,7 @@ class ABSDerivedModel(BaseModel):
         super().__init__(data_preprocessor=model.data_preprocessor, init_cfg=init_cfg)
         self.model = model
         self.selection = selection
+        self._from_search = supernet_ckpt is not None
         logger = MMLogger.get_current_instance()
         logger.info(f'ABS derived network from {supernet_ckpt or "the initial supernet"}: widths (w/a) histogram '
                     f'{selection["histogram"]}, pruning ratio {selection["pruning_ratio"]:.4f}, BOPs/sample '
@@ -126,6 +127,12 @@ class ABSDerivedModel(BaseModel):
         if selection_file:
             with open(selection_file, 'w') as f:
                 json.dump(selection, f, indent=1)
+
+    def init_weights(self) -> None:
+        """Keep the searched weights: the runner initialises a model before training, which would
+        re-draw the derived network's weights (only a network derived without a checkpoint is initialised)."""
+        if not self._from_search:
+            super().init_weights()
 
     def forward(self, inputs: torch.Tensor, data_samples: Optional[List] = None, mode: str = 'tensor'):
         return self.model(inputs, data_samples, mode)
