@@ -153,7 +153,8 @@ def test_parameter_counts_from_the_layer_table():
     # streams 2 x (256 + 6,176 + 7,232 + 18,496), conv5 147,584, conv6 295,168, fc7 (256 x 2 x 2) x 256 + 256
     assert count(HCN(clip_len=32)) == hand_count(True) == 2 * 32_160 + 147_584 + 295_168 + 262_400 == 769_472
     # no transpose: conv3 has 32 input channels, the conv6 map is (2, 1)
-    assert count(HCN(clip_len=32, transpose=False)) == hand_count(False) == 2 * 34_176 + 147_584 + 295_168 + 131_328 == 642_432
+    assert count(HCN(clip_len=32, transpose=False)) == hand_count(False) == (2 * 34_176 + 147_584 + 295_168
+                                                                             + 131_328) == 642_432
     # the authors' institute's 64-frame NTU-60 model (skelact README: 1.047 M parameters with its 60-way fc)
     assert count(HCN(clip_len=64)) + 256 * 60 + 60 == hand_count(True, 64, num_classes=60) == 1_047_036
 
