@@ -248,3 +248,14 @@ def test_derived_model_from_a_search_checkpoint_keeps_its_weights_through_init_w
     assert torch.equal(derived.model.get_submodule(name).weight, net.conv(name).weight)
     derived.init_weights()  # what the runner calls before training
     assert torch.equal(derived.model.get_submodule(name).weight, net.conv(name).weight)
+
+
+def test_derived_network_can_take_lsq_quantizers_at_the_selected_widths():
+    from tessera_compression.models import LSQQuantizer
+    net = _supernet()
+    net.conv(net.super_convs[0]).weight_quantizer.set_gates((1, 0))
+    net.conv(net.super_convs[0]).act_quantizer.set_gates((0, 0))
+    derived, _ = derive_network(net, dict(type='LSQQuantizer', kind='weight'), dict(type='LSQQuantizer',
+                                                                                   kind='activation'))
+    conv = derived.get_submodule(net.super_convs[0])
+    assert isinstance(conv.weight_quantizer, LSQQuantizer) and (conv.weight_bits, conv.act_bits) == (4, 2)

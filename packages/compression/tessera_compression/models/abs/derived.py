@@ -63,8 +63,15 @@ def _slice_bn(bn: nn.BatchNorm2d, index) -> nn.BatchNorm2d:
 
 
 @torch.no_grad()
-def derive_network(supernet: ABSSuperNet) -> tuple:
+def derive_network(supernet: ABSSuperNet, weight_quantizer: Optional[dict] = None,
+                   act_quantizer: Optional[dict] = None) -> tuple:
     """The fixed network the gates of ``supernet`` select.
+
+    Args:
+        supernet (ABSSuperNet): The searched network.
+        weight_quantizer, act_quantizer (dict, optional): Quantizer configs of the derived convs, the
+            selected ``bits`` filled in (e.g. ``dict(type='LSQQuantizer', kind='weight')``); None: the
+            search's own clip quantizer (``ABSQuantizer``) with its learned clip value.
 
     Returns:
         tuple: ``(model, selection)``: a deep copy of ``supernet.model`` with QuantConv2d / ABSQuantizer
@@ -75,10 +82,11 @@ def derive_network(supernet: ABSSuperNet) -> tuple:
     for name in supernet.super_convs:
         conv: SuperBitConv2d = model.get_submodule(name)
         w_bits, a_bits = selection['bits'][name]
-        new = QuantConv2d.from_float(
-            conv,
-            dict(type='ABSQuantizer', bits=w_bits, kind='weight', clip_value=float(conv.weight_quantizer.clip())),
-            dict(type='ABSQuantizer', bits=a_bits, kind='activation', clip_value=float(conv.act_quantizer.clip())))
+        w_cfg = (dict(weight_quantizer, bits=w_bits) if weight_quantizer is not None else
+                 dict(type='ABSQuantizer', bits=w_bits, kind='weight', clip_value=float(conv.weight_quantizer.clip())))
+        a_cfg = (dict(act_quantizer, bits=a_bits) if act_quantizer is not None else
+                 dict(type='ABSQuantizer', bits=a_bits, kind='activation', clip_value=float(conv.act_quantizer.clip())))
+        new = QuantConv2d.from_float(conv, w_cfg, a_cfg)
         parent_name, _, child = name.rpartition('.')
         setattr(model.get_submodule(parent_name) if parent_name else model, child, new)
     for block_name in supernet.gated_blocks:
@@ -101,6 +109,9 @@ class ABSDerivedModel(BaseModel):
             supernet as built (every gate open: the highest widths, nothing pruned).
         selection_file (str, optional): Where to write the selection as JSON (widths, kept filters,
             histogram, pruning ratio, BOPs).
+        weight_quantizer, act_quantizer (dict, optional): Quantizers of the derived convs at the selected
+            widths (e.g. LSQ, to compare the searched allocation with uniform LSQ on equal quantizers);
+            None: the search's ``ABSQuantizer`` (official).
 
     Attributes:
         model (BaseModel): The derived network (parameters under ``model.``).
@@ -108,13 +119,14 @@ class ABSDerivedModel(BaseModel):
     """
 
     def __init__(self, supernet: dict, supernet_ckpt: Optional[str] = None, selection_file: Optional[str] = None,
+                 weight_quantizer: Optional[dict] = None, act_quantizer: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         if not (isinstance(supernet, dict) and supernet.get('type') in ('ABSSuperNet', ABSSuperNet)):
             raise TypeError(f"ABSDerivedModel needs supernet=dict(type='ABSSuperNet', ...), got {supernet!r}")
         net: ABSSuperNet = MODELS.build(supernet)
         if supernet_ckpt is not None:
             load_checkpoint(net, supernet_ckpt, map_location='cpu', strict=True)
-        model, selection = derive_network(net)
+        model, selection = derive_network(net, weight_quantizer, act_quantizer)
         super().__init__(data_preprocessor=model.data_preprocessor, init_cfg=init_cfg)
         self.model = model
         self.selection = selection
