@@ -187,6 +187,8 @@ def main(argv=None):
     todo = [j for j in jobs if f'{j[0]}:{j[1]}' not in state['results']]
     print(f'{len(jobs)} jobs ({args.num_archs} archs, {args.num_seeds2} with a 2nd seed), {len(todo)} to do', flush=True)
     data = load_data(args) if todo else None
+    if data is not None:
+        state['norm'] = dict(mean=data['mean'], std=data['std'])
     chunk = dict(started=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()), jobs=0,
                  command=' '.join(shlex.quote(a) for a in sys.argv))
     done_times = []
@@ -244,7 +246,7 @@ def write_table(args, state, sample, jobs, recipe, data):
                           'valid; test = first num_test of the official test file',
                     optimizer='SGD nesterov momentum 0.9, per-step cosine to 0', network='TinyNetwork'
                     ' (stem, 3 stages of cells_per_stage cells, ResNet reduction blocks, GAP, linear)',
-                    norm_mean=data['mean'] if data else None, norm_std=data['std'] if data else None),
+                    norm_mean=state.get('norm', {}).get('mean'), norm_std=state.get('norm', {}).get('std')),
         macs_counter='tessera_core.analysis.complexity.get_flops (mmengine FlopAnalyzer, 1 MAC = 1 multiply-add)',
         latency='batch 1, 1 thread, median of latency_repeats forwards after 5 warm-ups, eval mode, no_grad',
         machine=dict(processor=platform.processor() or platform.machine(), python=platform.python_version(),

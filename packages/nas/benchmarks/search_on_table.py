@@ -15,6 +15,7 @@ Usage::
 """
 import argparse
 import json
+import sys
 import os.path as osp
 import time
 
@@ -23,7 +24,6 @@ from mmengine.config import Config
 
 from tessera_nas.benchmarks import TabularBenchmark
 from tessera_nas.benchmarks import search as S
-from tessera_nas.registry import SEARCHERS
 
 CONFIG = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tessera_nas', 'configs', 'weaknas',
                   'weaknas_mlp_fmnist16-table.py')
@@ -47,30 +47,14 @@ def main(argv=None):
     bench = TabularBenchmark.load(args.table or cfg.table)
     print(bench)
     ranked = bench.ranked(cfg.metric)
-    k = max(1, int(round(cfg.top_fraction * len(bench))))
-    top1, topk = {ranked[0].index}, {e.index for e in ranked[:k]}
-    top10pct = {e.index for e in ranked[:max(1, len(bench) // 10)]}
-    print(f'targets: top-1 {ranked[0].genotype} ({getattr(ranked[0], cfg.metric):.2f}); '
-          f'top-{cfg.top_fraction:.0%} = {k} archs (>= {getattr(ranked[k - 1], cfg.metric):.2f})')
     names = args.only or list(cfg.searchers)
-    results = {}
-    for name in names:
-        t0 = time.time()
-        q1s, qks, in_top = [], [], []
-        for seed in range(runs):
-            searcher = SEARCHERS.build(dict(cfg.searchers[name], metric=cfg.metric))
-            hist = searcher.run(bench, seed, stop=top1)  # top-1 is in the top-k: both are found
-            q1, qk = S.queries_to_find(hist, top1), S.queries_to_find(hist, topk)
-            q1s.append(q1 if q1 is not None else float('nan'))
-            qks.append(qk if qk is not None else float('nan'))
-            if isinstance(searcher, S.WeakNAS):
-                later = hist[searcher.init_samples:]
-                if later:
-                    in_top.append(np.mean([i in top10pct for i in later]))
-        results[name] = dict(top1=q1s, topk=qks, seconds=round(time.time() - t0, 1),
-                             later_in_top10pct=float(np.mean(in_top)) if in_top else None)
-        nf = sum(np.isnan(q1s))
-        print(f'{name}: {time.time() - t0:.1f} s, not found {nf}/{runs}', flush=True)
+    t0 = time.time()
+    out = S.compare(bench, {n: cfg.searchers[n] for n in names}, runs, cfg.metric, cfg.top_fraction)
+    k, results = out['k'], out['results']
+    print(f'targets: top-1 {" or ".join(out["top1"])} ({getattr(ranked[0], cfg.metric):.2f}, '
+          f'{out["num_top1"]} tied); top-{cfg.top_fraction:.0%} = {out["num_topk"]} archs '
+          f'(>= {getattr(ranked[k - 1], cfg.metric):.2f}); '
+          f'{runs} runs each, {time.time() - t0:.1f} s in total')
     rs = results.get('random')
     print(f'\n{"searcher":14s} {"top-1 median [IQR]":>24s} {"vs random":>9s} {"top-%d median [IQR]" % k:>24s} '
           f'{"vs random":>9s}')
@@ -87,7 +71,7 @@ def main(argv=None):
                   f'true top 10% (random: 10%)')
     if args.out:
         with open(args.out, 'w') as f:
-            json.dump(dict(runs=runs, k=k, results=results, table=bench.version), f, indent=1)
+            json.dump(dict(out, runs=runs, table=bench.version, command=' '.join(sys.argv)), f, indent=1)
     return results
 
 

@@ -41,7 +41,7 @@ from tessera_nas.registry import SEARCHERS
 from . import space
 from .tabular import TabularBenchmark
 
-__all__ = ['Searcher', 'RandomSearch', 'RegularizedEvolution', 'WeakNAS', 'queries_to_find', 'one_hot',
+__all__ = ['compare', 'Searcher', 'RandomSearch', 'RegularizedEvolution', 'WeakNAS', 'queries_to_find', 'one_hot',
            'sample_schedule', 'table_neighbors']
 
 
@@ -285,3 +285,41 @@ class WeakNAS(Searcher):
             self.trace.append(dict(iteration=z, pool=None if pool is None else pool.tolist(), picked=pick.tolist()))
             pool = order[:m]
         return history
+
+
+def compare(bench: TabularBenchmark, searchers: Dict[str, dict], runs: int, metric: str = 'valid_acc',
+            top_fraction: float = 0.01, log=print) -> dict:
+    """Run every searcher config (``SEARCHERS`` dicts) with seeds ``0 .. runs-1`` until the table's top-1.
+
+    Returns ``dict(k=..., results={name: dict(top1=[...], topk=[...], seconds, later_in_top10pct)})``:
+    the numbers of queries to the top-1 and to any of the top ``k = round(top_fraction * len)``
+    architectures per run (NaN: not found); entries tied with the best (or the k-th) value are
+    targets too, and for WeakNAS the fraction of its post-init queries that
+    lie in the true top 10% (random sampling: 10%).
+    """
+    import time
+    ranked = bench.ranked(metric)
+    k = max(1, int(round(top_fraction * len(bench))))
+    value = lambda e: getattr(e, metric)  # noqa: E731
+    # ties count as one target: every entry with the best value is "the top-1", likewise at the k-th
+    top1 = {e.index for e in ranked if value(e) >= value(ranked[0])}
+    topk = {e.index for e in ranked if value(e) >= value(ranked[k - 1])}
+    top10 = {e.index for e in ranked[:max(1, len(bench) // 10)]}
+    results = {}
+    for name, cfg in searchers.items():
+        t0 = time.time()
+        q1s, qks, in_top = [], [], []
+        for seed in range(runs):
+            searcher = SEARCHERS.build(dict(cfg, metric=metric))
+            hist = searcher.run(bench, seed, stop=top1)  # the top-1 is in the top-k: both are found
+            q1, qk = queries_to_find(hist, top1), queries_to_find(hist, topk)
+            q1s.append(float('nan') if q1 is None else q1)
+            qks.append(float('nan') if qk is None else qk)
+            if isinstance(searcher, WeakNAS) and len(hist) > searcher.init_samples:
+                in_top.append(float(np.mean([i in top10 for i in hist[searcher.init_samples:]])))
+        results[name] = dict(top1=q1s, topk=qks, seconds=round(time.time() - t0, 1),
+                             later_in_top10pct=float(np.mean(in_top)) if in_top else None)
+        if log:
+            log(f'{name}: {time.time() - t0:.1f} s, top-1 not found in {int(np.isnan(q1s).sum())}/{runs} runs')
+    return dict(k=k, top1=sorted(e.genotype for e in ranked if e.index in top1), num_top1=len(top1),
+                num_topk=len(topk), results=results)
