@@ -52,7 +52,7 @@ def main(argv=None):
     out = S.compare(bench, {n: cfg.searchers[n] for n in names}, runs, cfg.metric, cfg.top_fraction)
     k, results = out['k'], out['results']
     print(f'targets: top-1 {" or ".join(out["top1"])} ({getattr(ranked[0], cfg.metric):.2f}, '
-          f'{out["num_top1"]} tied); top-{cfg.top_fraction:.0%} = {out["num_topk"]} archs '
+          f'{out["num_top1"]} entries); top-{cfg.top_fraction:.0%}: {out["num_topk"]} entries '
           f'(>= {getattr(ranked[k - 1], cfg.metric):.2f}); '
           f'{runs} runs each, {time.time() - t0:.1f} s in total')
     rs = results.get('random')

@@ -162,3 +162,10 @@ def test_config_builds_every_searcher():
     assert set(cfg.searchers) >= {'random', 'evolution', 'weaknas'}
     for c in cfg.searchers.values():
         SEARCHERS.build(dict(c))
+
+
+def test_evolution_count_repeats_charges_every_cycle(bench):
+    free = S.RegularizedEvolution(population_size=10, sample_size=3).run(bench, 1, budget=60)
+    charged = S.RegularizedEvolution(population_size=10, sample_size=3, count_repeats=True).run(bench, 1, budget=60)
+    assert len(free) == len(set(free)) == 60
+    assert len(charged) == 60 and len(set(charged)) < 60  # a converging population revisits cells

@@ -18,7 +18,8 @@ table's top-1) was first hit.
   distinct candidates exist (:func:`table_neighbors`; default 5: in a 500-cell sample of the 4930
   classes a cell has ~2 one-edge neighbours and the strict one-edge graph falls apart into closed
   clusters). A child that was queried before costs no new query (a table lookup), so a run stops
-  after ``max_cycles`` cycles even without reaching the budget.
+  after ``max_cycles`` cycles even without reaching the budget; with ``count_repeats=True`` every
+  cycle costs one query (as when each child is trained), and the history lists repeats.
 - :class:`WeakNAS` (Wu et al., "Stronger NAS with Weaker Predictors", NeurIPS 2021, arXiv:2102.10490;
   official code VITA-Group/WeakNAS ``WeakNAS.py``): ``init_samples`` random queries, then iterations
   of: fit a weak predictor on *all* queried architectures so far (one-hot encoding of the 6 edge ops,
@@ -145,11 +146,12 @@ def table_neighbors(bench: TabularBenchmark, parent: int, min_neighbors: int = 1
 class RegularizedEvolution(Searcher):
 
     def __init__(self, population_size: int = 20, sample_size: int = 5, min_neighbors: int = 5,
-                 metric: str = 'valid_acc', max_cycles: int = 20000):
+                 metric: str = 'valid_acc', max_cycles: int = 20000, count_repeats: bool = False):
         if sample_size > population_size:
             raise ValueError(f'sample_size {sample_size} > population_size {population_size}')
         self.population_size, self.sample_size, self.metric = population_size, sample_size, metric
         self.max_cycles, self.min_neighbors = max_cycles, min_neighbors
+        self.count_repeats = count_repeats
 
     def run(self, bench, seed, budget=None, stop=None):
         rng = random.Random(seed)
@@ -158,7 +160,7 @@ class RegularizedEvolution(Searcher):
         history, seen = [], set()
 
         def query(idx):
-            if idx not in seen:
+            if idx not in seen or self.count_repeats:
                 seen.add(idx)
                 history.append(idx)
             return stop is not None and idx in stop

@@ -9,6 +9,9 @@ top_fraction = 0.01  # second target: any of the best 1% (5 of 500)
 searchers = dict(
     random=dict(type='RandomSearch'),
     evolution=dict(type='RegularizedEvolution', population_size=20, sample_size=5, min_neighbors=5),
+    # the same, but a child already queried costs a query again (each child trained, as in the paper)
+    evolution_repeats=dict(type='RegularizedEvolution', population_size=20, sample_size=5, min_neighbors=5,
+                           count_repeats=True),
     # Official NAS-Bench-201 setting: init 10, 10 per iteration, MLP 1000x4 (100 iterations) on the
     # one-hot encoding, top region 100 of 15625 cells. Adapted to a 500-entry table: the region
     # narrows from the top 50 (10%) to the top 10 (2%) with the official decay 0.96, and the MLP is
