@@ -34,7 +34,7 @@ The polygons are written with 3 decimals, corners ordered as
 import json
 import os
 import os.path as osp
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -251,13 +251,6 @@ class RotatedDigitCanvas(DigitCanvas):
         except (OSError, ValueError, KeyError):
             return False
         return True
-
-    def ensure(self, root: Optional[str] = None, show_progress: bool = True) -> str:
-        """Generate into ``root`` (default :meth:`default_root`) unless it is complete; return the root."""
-        root = root or self.default_root()
-        if not self.is_complete(root):
-            self.generate(root, show_progress=show_progress)
-        return root
 
     @staticmethod
     def read_split(root: str, split: str) -> List[List[Dict]]:
