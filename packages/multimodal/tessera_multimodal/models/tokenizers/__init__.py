@@ -1,3 +1,4 @@
 from .word_tokenizer import WordTokenizer
+from .wordpiece_tokenizer import WordPieceTokenizer
 
-__all__ = ['WordTokenizer']
+__all__ = ['WordTokenizer', 'WordPieceTokenizer']
