@@ -1,3 +1,4 @@
+from .captioners import *  # noqa: F401,F403
 from .clip import *  # noqa: F401,F403
 from .labert import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
