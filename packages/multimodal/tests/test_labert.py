@@ -139,3 +139,13 @@ def test_outputs_depend_on_level_embedding():
     img = m.image_tokens(x)
     ids = torch.full((1, 3), m.ids.mask_id)
     assert not torch.allclose(m.logits(img, ids, 1), m.logits(img, ids, 2))
+
+
+def test_skip_out_of_bins_drops_captions_outside_every_bin():
+    m = small_labert(length_bins=[(1, 3)], steps=2, skip_out_of_bins=True)
+    ds = [BaseDataElement(metainfo=dict(captions={'a': 'the number seven', 'b': 'a photo of the digit two'})),
+          BaseDataElement(metainfo=dict(caption='a photo of the digit two'))]
+    for _ in range(5):
+        caps, keep = m._captions_for_training(ds)
+        assert caps == ['the number seven'] and keep == [0]
+    assert torch.isfinite(m.train()(torch.randn(2, 1, 28, 28), ds, 'loss')['loss_mlm'])

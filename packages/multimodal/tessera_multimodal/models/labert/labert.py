@@ -62,6 +62,8 @@ class LaBERT(BaseModel):
         eos_weight (float): Loss weight of [EOS] targets. Official 0.5.
         min_mask_ratio (float): Lower end of the masked share. Official 0.1.
         test_levels (list, optional): levels generated at predict time (default all).
+        skip_out_of_bins (bool): drop training captions whose length is in no bin (the official
+            dataset drops captions longer than the last bin); False raises on them.
         init_bert (str, optional): a :class:`MaskedLanguageModel` checkpoint whose
             ``bert.*``/``lm_head.*`` initialise this model (core's safe loader).
     """
@@ -70,7 +72,7 @@ class LaBERT(BaseModel):
                  steps: Union[int, Sequence[int]] = 10, eos_decay: Union[float, Sequence[float]] = 1.0,
                  grid_size: int = 64, label_smoothing: float = 0.1, eos_weight: float = 0.5,
                  min_mask_ratio: float = 0.1, test_levels: Optional[Sequence[int]] = None,
-                 init_bert: Optional[str] = None, data_preprocessor: Optional[dict] = None, init_cfg=None):
+                 init_bert: Optional[str] = None, skip_out_of_bins: bool = False, data_preprocessor: Optional[dict] = None, init_cfg=None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.levels = LengthLevels(length_bins)
         K = len(self.levels)
@@ -88,6 +90,7 @@ class LaBERT(BaseModel):
         nn.init.normal_(self.grid_pos, std=0.02)
         self.lm_head = BertLMHead(self.bert.word_embeddings)
         self.label_smoothing, self.min_mask_ratio = label_smoothing, min_mask_ratio
+        self.skip_out_of_bins = skip_out_of_bins
         w = torch.ones(self.ids.num_embeddings)
         w[self.ids.eos_id] = eos_weight
         self.register_buffer('class_weight', w, persistent=False)
@@ -182,26 +185,35 @@ class LaBERT(BaseModel):
         rank = score.argsort(1).argsort(1)
         return (rank < m.unsqueeze(1)) & valid
 
-    @staticmethod
-    def _captions_for_training(data_samples):
-        out = []
+    def _captions_for_training(self, data_samples):
+        """One caption per sample (uniform over ``captions`` if given, else ``caption``);
+        returns the captions and the indices of the samples they belong to."""
+        out, keep = [], []
         for i, s in enumerate(data_samples):
             caps = s.get('captions')
             if isinstance(caps, dict) and caps:
-                keys = sorted(caps)
-                out.append(caps[keys[int(torch.randint(len(keys), ()).item())]])
+                caps = [caps[k] for k in sorted(caps)]
             elif s.get('caption') is not None:
-                out.append(s.get('caption'))
+                caps = [s.get('caption')]
             else:
                 raise KeyError(f"data sample {i} has no 'caption' / 'captions'; pack them as meta keys")
-        return out
+            if self.skip_out_of_bins:
+                caps = [c for c in caps if self.levels.level_of(len(self.ids.words(c)))]
+                if not caps:
+                    continue
+            out.append(caps[int(torch.randint(len(caps), ()).item())])
+            keep.append(i)
+        return out, keep
 
     # ---------------------------------------------------------------- modes
     def loss(self, inputs: torch.Tensor, data_samples: list) -> dict:
-        targets, levels = self.encode_targets(self._captions_for_training(data_samples))
+        captions, keep = self._captions_for_training(data_samples)
+        if not captions:
+            return dict(loss_mlm=sum(p.sum() for p in self.parameters()) * 0.0)
+        targets, levels = self.encode_targets(captions)
         masked = self.random_masks(targets)
         ids = targets.masked_fill(masked, self.ids.mask_id)
-        logits = self.logits(self.image_tokens(inputs), ids, levels)
+        logits = self.logits(self.image_tokens(inputs[keep]), ids, levels)
         loss = label_smoothed_loss(logits[masked], targets[masked], self.label_smoothing, self.class_weight)
         return dict(loss_mlm=loss)
 
