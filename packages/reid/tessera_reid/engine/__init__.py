@@ -1,5 +1,7 @@
-from .hooks import (HardIdentitySearchHook, IncrementalTripletMarginHook, RankedGalleryHook, draw_ranked_grid,
+from .hooks import (CameraBNStatsHook, camera_batches, camera_mean_spread, estimate_camera_stats,
+                    HardIdentitySearchHook, IncrementalTripletMarginHook, RankedGalleryHook, draw_ranked_grid,
                     identity_centroids, margin_at_epoch)
 
-__all__ = ['HardIdentitySearchHook', 'IncrementalTripletMarginHook', 'RankedGalleryHook', 'draw_ranked_grid',
+__all__ = ['CameraBNStatsHook', 'camera_batches', 'camera_mean_spread', 'estimate_camera_stats',
+           'HardIdentitySearchHook', 'IncrementalTripletMarginHook', 'RankedGalleryHook', 'draw_ranked_grid',
            'identity_centroids', 'margin_at_epoch']
