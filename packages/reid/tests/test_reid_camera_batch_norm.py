@@ -218,3 +218,17 @@ def test_camera_batches_sampling_and_drop_last():
     assert [c.tolist() for c in camera_batches(cams, 130, 64, seed=0)[0]] == [c.tolist() for c in batches[0]]
     with pytest.raises(ValueError, match='camera 1 has 1 image'):
         camera_batches([0, 0, 1], 10, 4)
+
+
+def test_pooled_ablation_gives_every_camera_the_pooled_statistics():
+    cams = [0] * 4 + [1] * 4
+    feats = torch.tensor([[0.0, 0.0], [2.0, 2.0], [0.0, 2.0], [2.0, 0.0]] + [[10.0, 10.0], [12.0, 12.0],
+                                                                                [10.0, 12.0], [12.0, 10.0]])
+    model = ToyModel().eval()
+    estimate_camera_stats(model, ToySet(feats, cams), collate, num_per_camera=100, batch_size=64, flip=False,
+                          pool_cameras=True)
+    # two batches (one per camera) averaged: the mean of the two camera means, the mean of the two variances
+    for cam in range(3):
+        torch.testing.assert_close(model.bn.running_mean[cam], torch.tensor([6.0, 6.0]))
+        torch.testing.assert_close(model.bn.running_var[cam], torch.tensor([4.0 / 3, 4.0 / 3]))
+    assert camera_mean_spread(model.bn) == 0.0

@@ -51,7 +51,7 @@ def camera_batches(camids, num_per_camera: int, batch_size: int, seed: int = 0) 
 
 @torch.no_grad()
 def estimate_camera_stats(model: nn.Module, dataset, collate_fn, num_per_camera: int = 3200, batch_size: int = 64,
-                          flip: bool = True, seed: int = 0) -> Dict[int, int]:
+                          flip: bool = True, seed: int = 0, pool_cameras: bool = False) -> Dict[int, int]:
     """Reset and re-estimate every CameraBatchNorm's per-camera statistics on ``dataset``'s images.
 
     Args:
@@ -60,6 +60,9 @@ def estimate_camera_stats(model: nn.Module, dataset, collate_fn, num_per_camera:
         collate_fn: The evaluation dataloader's collate function.
         num_per_camera, batch_size, seed: See :func:`camera_batches` (official: 3,200, 64).
         flip (bool): Also forward each batch flipped left-right (the official code does).
+        pool_cameras (bool): Ablation, not CBN: estimate one set of statistics from all cameras' images (the same
+            draw, every batch still from one camera) and give it to every camera (target-domain, camera-agnostic
+            re-estimation, in the manner of AdaBN).
 
     Returns:
         dict: camera id -> number of images used.
@@ -78,11 +81,20 @@ def estimate_camera_stats(model: nn.Module, dataset, collate_fn, num_per_camera:
             for chunk in chunks:
                 data = model.data_preprocessor(collate_fn([dataset[int(i)] for i in chunk]), False)
                 inputs, samples = data['inputs'], data['data_samples']
+                if pool_cameras:
+                    for sample in samples:
+                        sample.set_metainfo(dict(camid=0))
                 model(inputs, samples, mode='tensor')
                 if flip:
                     model(inputs.flip(-1), samples, mode='tensor')
     finally:
         model.train(was_training)
+    if pool_cameras:
+        with torch.no_grad():
+            for layer in layers:
+                layer.running_mean.copy_(layer.running_mean[:1].expand_as(layer.running_mean))
+                layer.running_var.copy_(layer.running_var[:1].expand_as(layer.running_var))
+                layer.num_batches_tracked.fill_(int(layer.num_batches_tracked[0]))
     return {cam: int(sum(c.size for c in chunks)) for cam, chunks in batches.items()}
 
 
@@ -107,21 +119,25 @@ class CameraBNStatsHook(Hook):
         seed (int): Seed of the image draw.
         log_layers (int): Number of CBN layers (first, evenly spaced, last) whose per-camera mean spread is
             logged, the evidence that the per-camera statistics differ; 0 logs none.
+        pool_cameras (bool): Ablation only (default False): one pooled set of statistics for all cameras, see
+            :func:`estimate_camera_stats`.
     """
     priority = 'HIGH'
 
     def __init__(self, num_per_camera: int = 3200, batch_size: int = 64, flip: bool = True, seed: int = 0,
-                 log_layers: int = 4):
+                 log_layers: int = 4, pool_cameras: bool = False):
+        self.pool_cameras = pool_cameras
         self.num_per_camera, self.batch_size, self.flip, self.seed = num_per_camera, batch_size, flip, seed
         self.log_layers = log_layers
 
     def _estimate(self, runner, loader, mode: str) -> None:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         counts = estimate_camera_stats(model, loader.dataset, loader.collate_fn, self.num_per_camera,
-                                       self.batch_size, self.flip, self.seed)
+                                       self.batch_size, self.flip, self.seed, self.pool_cameras)
         msg = (f'CameraBNStatsHook ({mode}): re-estimated per-camera statistics of '
                f'{len(camera_bn_layers(model))} CBN layers on cameras {sorted(counts)} '
-               f'({sum(counts.values())} images: {counts}, flip={self.flip})')
+               f'({sum(counts.values())} images: {counts}, flip={self.flip}'
+               + (', pooled over cameras)' if self.pool_cameras else ')'))
         if self.log_layers > 0:
             names = [(n, m) for n, m in model.named_modules() if isinstance(m, CameraBatchNorm)]
             picks = sorted(set(np.linspace(0, len(names) - 1, min(self.log_layers, len(names))).round().astype(int)))
