@@ -1,0 +1,3 @@
+from .caption_grid_hook import CaptionGridHook
+
+__all__ = ['CaptionGridHook']
