@@ -108,6 +108,10 @@ class LCCGAN(BaseGAN):
         if not self._bank:
             raise RuntimeError('LCCGAN has no stored images to fit its bases on (run the autoencoder stage first)')
         imgs = torch.cat(self._bank)[-self.lcc_cfg['num_points']:]
+        if imgs.size(0) < self.generator.sampler.num_bases:
+            raise ValueError(f'LCCGAN stage 1 kept {imgs.size(0)} images (ae_iters={self.ae_iters} x the batch size) '
+                             f'but fitting num_bases={self.generator.sampler.num_bases} bases needs at least as many; '
+                             'raise ae_iters or the batch size')
         emb = self.embed(imgs).cpu()
         cfg = {k: v for k, v in self.lcc_cfg.items() if k != 'num_points'}
         with torch.enable_grad():
