@@ -147,3 +147,21 @@ def test_configuration_errors():
     ow = MultiOptimWrapperConstructor(dict(generator=sgd, discriminator=sgd))(gan)
     with pytest.raises(TypeError, match="'autoencoder' optimizer wrapper"):
         gan.train_step(dict(inputs=[torch.zeros(1, 28, 28, dtype=torch.uint8)] * 2), ow)
+
+
+@pytest.mark.parametrize('order', [2, 3])
+def test_lcc_objective_equals_the_official_terms(order):
+    g = torch.Generator().manual_seed(order)
+    x, b, c = torch.randn(30, 7, generator=g), torch.randn(9, 7, generator=g), torch.rand(30, 9, generator=g)
+    gn = c / c.sum(1, keepdim=True)
+    diff = x[:, None] - b[None]                                                  # (N, M, D)
+    if order == 2:   # LCCGAN: L_G * mse(sqrt|g| (x - v), 0)
+        local = 2.0 * (gn.abs().sqrt()[:, :, None] * diff).pow(2).mean()
+        lg = 2.0
+    else:            # LCCGAN++: L_v * mean |g| ||x - v||^3
+        local = 1e-4 * (gn.abs() * diff.pow(2).sum(2).sqrt().pow(3)).mean()
+        lg = 1e-4
+    ref = 0.5 * (c @ b - x).pow(2).mean() + local + 0.2 * b.pow(2).mean()
+    assert torch.allclose(lcc_objective(x, b, c, lg=lg, lam=0.2, order=order), ref, rtol=1e-5)
+    with pytest.raises(ValueError, match=r'valid: \(2, 3\)'):
+        lcc_objective(x, b, c, order=4)

@@ -29,7 +29,7 @@ from ..lcc.lcc_coding import lcc_reconstruction_error
 from .base_gan import BaseGAN
 
 LCC_DEFAULTS = dict(num_points=1000, init='kmeans', epochs=3, batch_size=1000, rounds=10, steps=10, lr=0.01,
-                    lg=2.0, lam=0.2, seed=0)
+                    lg=2.0, lam=0.2, order=2, seed=0)
 
 
 @MODELS.register_module()
@@ -40,7 +40,8 @@ class LCCGAN(BaseGAN):
         encoder (dict | nn.Module): images (N, C, H, W) -> embeddings (N, D), e.g. ``ConvEncoder``.
         decoder (dict | nn.Module): embeddings (N, D) -> images, e.g. ``DCGANGenerator(noise_size=D)``.
         ae_iters (int): stage-1 iterations (>= 1).
-        lcc_cfg (dict): keys of :data:`LCC_DEFAULTS` (stage 2, the official values).
+        lcc_cfg (dict): keys of :data:`LCC_DEFAULTS` (stage 2, the official values; ``order=3``,
+            ``lg=1e-4`` and ``local_size=5`` give LCCGAN++, arXiv:2008.00942).
         **kwargs: :class:`BaseGAN`'s (losses, EMA, n_discriminator_steps, ...).
 
     ``optim_wrapper=dict(constructor='MultiOptimWrapperConstructor', generator=..., discriminator=...,
