@@ -18,11 +18,16 @@ class TokenIds:
     """Caption <-> word ids (no start/end markers) for BERT-style models.
 
     Args:
-        tokenizer (dict | object): Tokenizer config or instance with ``encode``,
+        tokenizer (dict | object): Tokenizer config (a ``WordPieceTokenizer`` dict goes through
+            ``build_caption_tokenizer``: ``vocab_file`` / ``vocab`` / ``train_dataset``) or instance with ``encode``,
             ``decode``, ``pad_id`` and ``eot_id`` or ``sep_id``.
     """
 
     def __init__(self, tokenizer):
+        if isinstance(tokenizer, dict) and tokenizer.get('type') == 'WordPieceTokenizer':
+            # vocab_file= / vocab= / train_dataset= (+ vocab_size): the captioning machinery's builder
+            from ..captioners.image_captioner import build_caption_tokenizer  # noqa: PLC0415
+            tokenizer = build_caption_tokenizer(tokenizer)
         self.tokenizer = TOKENIZERS.build(tokenizer) if isinstance(tokenizer, dict) else tokenizer
         tok = self.tokenizer
         self.pad_id = tok.pad_id
