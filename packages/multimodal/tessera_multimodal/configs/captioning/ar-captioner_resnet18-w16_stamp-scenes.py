@@ -37,7 +37,7 @@ test_dataloader = val_dataloader
 val_evaluator = dict(type='CaptionMetric')
 test_evaluator = val_evaluator
 
-max_epochs = 6
+max_epochs = 4
 optim_wrapper = dict(optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.98), weight_decay=0.01),
                      clip_grad=dict(max_norm=1.0))
 param_scheduler = [
