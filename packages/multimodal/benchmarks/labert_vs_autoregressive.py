@@ -10,6 +10,7 @@ distribution over the bins is reported instead. Mechanism checks printed first: 
 between levels.
 
     python benchmarks/labert_vs_autoregressive.py --phase train --work-dir work_dirs/labert_bench
+    python benchmarks/labert_vs_autoregressive.py --phase train_ar --work-dir work_dirs/labert_bench
     python benchmarks/labert_vs_autoregressive.py --phase eval --work-dir work_dirs/labert_bench
 
 Lengths count ``WordTokenizer.split`` tokens (words and punctuation).
@@ -140,24 +141,80 @@ def evaluate(args):
     out['examples'] = [dict(refs=refs[i], **{f'L{k}': preds[k][i] for k in preds}) for i in range(args.show)]
     for e in out['examples']:
         print(json.dumps(e, indent=1))
-    ar = ar_baseline(args)
+    ar = ar_baseline(args, model.levels.bins, refs, x,
+                     {k: v['ms_per_caption'] for k, v in out['levels'].items()})
     out['autoregressive'] = ar
     print('autoregressive baseline:', ar)
     with open(osp.join(args.work_dir, 'results.json'), 'w') as f:
         json.dump(out, f, indent=1)
 
 
-def ar_baseline(args):
-    try:
-        from tessera_multimodal.models import ImageCaptioner  # noqa: F401
-    except ImportError:
-        return 'pending: ImageCaptioner not available in this checkout'
-    return 'pending: ImageCaptioner exists but is not wired into this script yet'
+def build_ar(args):
+    """The autoregressive baseline of the same size: same backbone grid, same width/layers/heads."""
+    from tessera_multimodal.models import ImageCaptioner
+    torch.manual_seed(args.seed)
+    return ImageCaptioner(
+        visual_encoder=dict(type='VisualGridEncoder', out_dim=args.width, backbone=BACKBONE),
+        decoder=dict(type='TransformerCaptionDecoder', dim=args.width, num_layers=args.layers, num_heads=4,
+                     dropout=0.1, tie_weights=True),
+        tokenizer=dict(type='WordPieceTokenizer', vocab_size=1000,
+                       train_dataset=dict(type='StampScenes', split='train', caption_level='medium', **SCENES)),
+        max_length=64, truncate=True, label_smoothing=0.1, decoding=dict(type='greedy'))
+
+
+def train_ar(args):
+    imgs, caps = load('train')
+    model = build_ar(args)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / 100) * max(0.0, 1 - s / args.iters))
+    g = torch.Generator().manual_seed(args.seed)
+    model.train()
+    t0 = time.time()
+    for it in range(args.iters):
+        idx = torch.randint(len(imgs), (args.batch,), generator=g)
+        # one of the three captions per image, as for LaBERT
+        pick = torch.randint(3, (args.batch,), generator=g).tolist()
+        ds = [Sample(caption=caps[i][sorted(caps[i])[j]]) for i, j in zip(idx.tolist(), pick)]
+        loss = model(norm(imgs[idx]), ds, 'loss')['loss']
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        if it % 50 == 0 or it == args.iters - 1:
+            print(f'AR iter {it} loss {loss.item():.3f} {time.time() - t0:.0f}s', flush=True)
+    torch.save(dict(state_dict=model.state_dict(), train_seconds=time.time() - t0),
+               osp.join(args.work_dir, 'ar.pth'))
+
+
+def ar_baseline(args, bins, refs, x, labert_ms):
+    path = osp.join(args.work_dir, 'ar.pth')
+    if not osp.isfile(path):
+        return 'pending: no AR checkpoint (run --phase train_ar)'
+    from tessera_core.engine import safe_load
+    model = build_ar(args)
+    model.load_state_dict(safe_load(path, map_location='cpu')['state_dict'])
+    model.eval()
+    n = x.size(0)
+    t0 = time.perf_counter()
+    with torch.no_grad():
+        ids = [model.greedy(model.encode_images(x[i:i + 50])) for i in range(0, n, 50)]
+    dt = (time.perf_counter() - t0) / n
+    preds = [model.tokenizer.decode(r) for b in ids for r in b]
+    lens = np.array([len(WordTokenizer.split(p)) for p in preds])
+    cider, b4 = score(preds, refs)
+    dist = {f'L{k}': round(100 * float(((lens >= lo) & (lens <= hi)).mean()), 1)
+            for k, (lo, hi) in enumerate(bins, 1)}
+    return dict(CIDEr=round(float(cider), 2), BLEU4=round(float(b4), 2), mean_len=round(float(lens.mean()), 1),
+                length_distribution_over_bins=dist, ms_per_caption=round(1000 * dt, 2),
+                latency_ratio_AR_over_LaBERT={k: round(1000 * dt / v, 2) for k, v in labert_ms.items()},
+                examples=preds[:args.show])
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--phase', choices=['train', 'eval', 'all'], default='all')
+    p.add_argument('--phase', choices=['train', 'train_ar', 'eval', 'all'], default='all')
     p.add_argument('--work-dir', default='work_dirs/labert_bench')
     p.add_argument('--iters', type=int, default=800)
     p.add_argument('--batch', type=int, default=32)
@@ -172,6 +229,8 @@ def main():
     torch.set_num_threads(int(os.environ.get('OMP_NUM_THREADS', '1')))
     if args.phase in ('train', 'all'):
         train(args)
+    if args.phase == 'train_ar':
+        train_ar(args)
     if args.phase in ('eval', 'all'):
         evaluate(args)
 
