@@ -1,0 +1,4 @@
+"""Layers of tessera-detection's methods."""
+from .anchor_depression import attention_map, depress_features, depression_mask
+
+__all__ = ['attention_map', 'depress_features', 'depression_mask']
