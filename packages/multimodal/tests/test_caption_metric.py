@@ -56,6 +56,26 @@ def test_perfect_match_and_tokenizer():
     assert simple_ptb_like_tokenize("Don't go, Sam... it's late!") == "do n't go sam it 's late"
 
 
+def test_generated_levels_scored_against_the_same_references():
+    # level 1 predicts the first two samples' own tokenised captions, level 2 the other two's
+    per_level = [dict(pred_caption=s['pred_caption'], gt_captions=s['gt_captions'],
+                      pred_captions={1: s['pred_caption'], 2: SAMPLES[(i + 2) % 4]['pred_caption']})
+                 for i, s in enumerate(SAMPLES)]
+    out = run(per_level, tokenizer='simple')
+    for k, v in reference([0, 1, 2, 3]).items():
+        assert out[f'caption/gen-L1/{k}'] == pytest.approx(v, abs=1e-9), k
+        assert out[f'caption/{k}'] == pytest.approx(v, abs=1e-9), k
+    swapped = {i: TOK_RES[(i + 2) % 4] for i in range(4)}
+    b, _ = Bleu(4).compute_score(TOK_GTS, swapped)
+    assert out['caption/gen-L2/BLEU-4'] == pytest.approx(b[3], abs=1e-9)
+    assert out['caption/gen-L2/CIDEr'] == pytest.approx(Cider().compute_score(TOK_GTS, swapped)[0], abs=1e-9)
+    words = sum(len(TOK_RES[i][0].split()) for i in range(4)) / 4
+    assert out['caption/gen-L1/words'] == pytest.approx(words) == out['caption/gen-L2/words']
+    with pytest.raises(KeyError, match='pred_captions must map a level'):
+        CaptionMetric(meteor=False, tokenizer='simple').process(
+            None, [dict(pred_caption='a', gt_captions=['a'], pred_captions=['a'])])
+
+
 def test_errors():
     with pytest.raises(ValueError, match="tokenizer='nltk' is not one of"):
         CaptionMetric(tokenizer='nltk')

@@ -149,3 +149,28 @@ def test_skip_out_of_bins_drops_captions_outside_every_bin():
         caps, keep = m._captions_for_training(ds)
         assert caps == ['the number seven'] and keep == [0]
     assert torch.isfinite(m.train()(torch.randn(2, 1, 28, 28), ds, 'loss')['loss_mlm'])
+
+
+def test_learned_vocabulary_travels_in_the_checkpoint(tmp_path):
+    from tessera_core.engine.safe_checkpoint import safe_load
+    from tessera_multimodal.models.tokenizers import WordPieceTokenizer
+    texts = ['a zero on the left', 'the digit one', 'a written two here', 'three is drawn']
+    vocab = WordPieceTokenizer.train(texts, vocab_size=60).vocab
+    m = small_labert(tokenizer=dict(type='WordPieceTokenizer', vocab=vocab))
+    torch.save({'state_dict': m.state_dict()}, tmp_path / 'labert.pth')
+    state = safe_load(str(tmp_path / 'labert.pth'))['state_dict']
+    assert 'tokenizer_vocab' in state
+    # a model built with the same-size vocabulary in another order decodes with the checkpoint's after loading
+    shuffled = vocab[:5] + vocab[5:][::-1]
+    other = small_labert(tokenizer=dict(type='WordPieceTokenizer', vocab=shuffled))
+    assert other.ids.tokenizer.vocab != vocab
+    other.load_state_dict(state)
+    assert other.ids.tokenizer.vocab == vocab
+    ids = torch.tensor(m.ids.words('a written two'))
+    assert other.ids.decode(ids) == m.ids.decode(ids) == 'a written two'
+    bigger = WordPieceTokenizer.train(texts + ['four five six seven eight nine'], vocab_size=90).vocab
+    assert len(bigger) != len(vocab)
+    with pytest.raises(ValueError, match='bert.word_embeddings'):
+        small_labert(tokenizer=dict(type='WordPieceTokenizer', vocab=bigger)).load_state_dict(state)
+    # a word-level tokenizer has nothing learned to keep
+    assert 'tokenizer_vocab' not in small_labert().state_dict()

@@ -1,5 +1,7 @@
 """End to end: `mim train` of the MLM and LaBERT digit configs, LaBERT initialised from the MLM checkpoint,
-then mask-predict from the trained checkpoint at every level gives the level's length."""
+then mask-predict from the trained checkpoint at every level gives the level's length, and `mim test` scores
+every level with CaptionMetric."""
+import json
 import os.path as osp
 
 import pytest
@@ -35,3 +37,12 @@ def test_mim_train_mlm_then_labert(tmp_path):
     x = torch.randn(2, 1, 28, 28)
     for level, (_, hi) in enumerate(model.levels.bins, 1):
         assert model.generate(x, level).shape == (2, hi)
+
+    out = tmp_path / 'metrics.json'
+    proc = run_mim(['test', 'tessera-multimodal', 'labert_resnet18-w16_embedded-digits.py', '--checkpoint', str(ckpt),
+                    '--work-dir', str(work), '--out', str(out), '--cfg-options', 'test_dataloader.dataset.indices=40'],
+                   cwd=str(tmp_path))
+    metrics = json.loads(out.read_text())
+    for level, (_, hi) in enumerate(model.levels.bins, 1):
+        assert 0.0 <= metrics[f'caption/gen-L{level}/CIDEr'] <= 10.0, level
+        assert 0.0 <= metrics[f'caption/gen-L{level}/words'] <= hi, level

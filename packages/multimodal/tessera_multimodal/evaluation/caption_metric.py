@@ -7,7 +7,11 @@ https://github.com/bearcatt/LaBERT) reports these scores overall and per length 
 Every predicted data sample (a dict, or a data sample whose fields/metainfo hold the keys) carries
 
 * ``pred_caption`` (str), ``gt_captions`` (list[str], >= 1 reference),
-* optionally ``length_level`` (int): scores are then also computed per level (``L<level>/<name>``).
+* optionally ``length_level`` (int): scores are then also computed per level (``L<level>/<name>``);
+* optionally ``pred_captions`` ({level: str}, a length-controllable captioner's caption at every level it was
+  asked for, as LaBERT gives): each level's captions are scored against the same references
+  (``gen-L<level>/<name>``, as the paper scores every level against all references), with their mean length
+  in PTB-tokenised words (``gen-L<level>/words``).
 
 =============  =================================================================================
 score          when
@@ -103,7 +107,12 @@ class CaptionMetric(BaseMetric):
             if not gts or not all(isinstance(g, str) for g in gts):
                 raise KeyError(f'CaptionMetric needs gt_captions (a non-empty list of str), got {gts!r}')
             level = _get(s, 'length_level')
-            self.results.append(dict(pred=pred, gts=list(gts), level=None if level is None else int(level)))
+            by_level = _get(s, 'pred_captions')
+            if by_level is not None and not (isinstance(by_level, dict)
+                                             and all(isinstance(c, str) for c in by_level.values())):
+                raise KeyError(f'CaptionMetric: pred_captions must map a level to a str caption, got {by_level!r}')
+            self.results.append(dict(pred=pred, gts=list(gts), level=None if level is None else int(level),
+                                     by_level=dict(by_level or {})))
 
     def tokenize(self, caps: Dict[int, List[str]]) -> Dict[int, List[str]]:
         if self.tokenizer == 'ptb':
@@ -146,4 +155,11 @@ class CaptionMetric(BaseMetric):
             ids = by_level[level]
             sub = self.score({i: tok_gts[i] for i in ids}, {i: tok_res[i] for i in ids})
             metrics.update({f'L{level}/{k}': v for k, v in sub.items()})
+        generated = sorted({lv for r in results for lv in r.get('by_level', {})})
+        for lv in generated:
+            ids = [i for i, r in enumerate(results) if lv in r.get('by_level', {})]
+            tok = self.tokenize({i: [results[i]['by_level'][lv]] for i in ids})
+            sub = self.score({i: tok_gts[i] for i in ids}, tok)
+            sub['words'] = sum(len(tok[i][0].split()) for i in ids) / len(ids)
+            metrics.update({f'gen-L{lv}/{k}': v for k, v in sub.items()})
         return metrics

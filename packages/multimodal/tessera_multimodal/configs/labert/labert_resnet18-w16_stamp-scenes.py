@@ -31,10 +31,11 @@ param_scheduler = [
          convert_to_iter_based=True),
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
+# `mim test`: every level decoded and scored against all three references of a scene (CaptionMetric,
+# gen-L<k>/...); no validation during training.
 val_cfg = None
 val_dataloader = None
 val_evaluator = None
-test_cfg = None
-test_dataloader = None
-test_evaluator = None
+test_evaluator = dict(type='CaptionMetric')
+test_cfg = dict(type='TestLoop')
 default_hooks = dict(checkpoint=dict(interval=max_epochs))

@@ -12,10 +12,8 @@ only extends with ``[PAD]`` at zero cost; at the end the finished hypotheses are
 ``logp / ((5 + len) / 6) ** length_penalty`` (GNMT), ``len`` = generated tokens including ``[SEP]``.
 ``beam_size=1`` is exactly greedy decoding.
 
-The tokenizer vocabulary is stored in the checkpoint as a plain uint8 buffer (``tokenizer_vocab``: the
-vocabulary joined by newlines, UTF-8), so core's safe loader accepts it and loading a checkpoint restores the
-vocabulary it was trained with (a checkpoint whose vocabulary size differs from the embedding is refused,
-naming both sizes).
+The tokenizer vocabulary is stored in the checkpoint (:class:`CheckpointVocabMixin`): loading a checkpoint
+restores the vocabulary it was trained with.
 """
 from typing import List, Optional, Sequence, Union
 
@@ -23,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModel
 
+from tessera_multimodal.models.tokenizers.checkpoint_vocab import CheckpointVocabMixin
 from tessera_multimodal.models.tokenizers.wordpiece_tokenizer import WordPieceTokenizer
 from tessera_multimodal.registry import DATASETS, MODELS
 
@@ -71,16 +70,8 @@ def build_caption_tokenizer(cfg: Union[dict, WordPieceTokenizer]) -> WordPieceTo
     raise KeyError(f"tokenizer needs one of 'vocab_file', 'vocab', 'train_dataset'; got keys {sorted(cfg)}")
 
 
-def vocab_to_tensor(vocab: Sequence[str]) -> torch.Tensor:
-    return torch.tensor(list('\n'.join(vocab).encode('utf-8')), dtype=torch.uint8)
-
-
-def tensor_to_vocab(t: torch.Tensor) -> List[str]:
-    return bytes(t.tolist()).decode('utf-8').split('\n')
-
-
 @MODELS.register_module()
-class ImageCaptioner(BaseModel):
+class ImageCaptioner(CheckpointVocabMixin, BaseModel):
     """Args:
         visual_encoder (dict): :class:`VisualGridEncoder` config (its ``out_dim`` = the decoder ``dim``).
         decoder (dict): :class:`TransformerCaptionDecoder` config without ``vocab_size``/``pad_id`` (from the tokenizer).
@@ -114,22 +105,12 @@ class ImageCaptioner(BaseModel):
         self.decoding.update(decoding or {})
         if self.decoding['type'] not in DECODINGS:
             raise ValueError(f"decoding type {self.decoding['type']!r} is not one of {DECODINGS}")
-        self.register_buffer('tokenizer_vocab', vocab_to_tensor(self.tokenizer.vocab), persistent=True)
+        self.register_vocab(self.tokenizer)
 
     # ------------------------------------------------------------ checkpoint vocabulary
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
-                              error_msgs):
-        key = prefix + 'tokenizer_vocab'
-        if key in state_dict:
-            vocab = tensor_to_vocab(state_dict.pop(key))
-            tok = WordPieceTokenizer(vocab, source='checkpoint tokenizer_vocab')
-            tok.check_matches_embedding(self.decoder.token_embed.num_embeddings, 'this model (decoder.token_embed)')
-            self.tokenizer = tok
-            self.tokenizer_vocab = vocab_to_tensor(vocab)
-        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
-                                      error_msgs)
-        if key in missing_keys:
-            missing_keys.remove(key)
+    def use_checkpoint_tokenizer(self, tokenizer: WordPieceTokenizer) -> None:
+        tokenizer.check_matches_embedding(self.decoder.token_embed.num_embeddings, 'this model (decoder.token_embed)')
+        self.tokenizer = tokenizer
 
     # ------------------------------------------------------------ forward
     def encode_images(self, inputs: torch.Tensor) -> torch.Tensor:

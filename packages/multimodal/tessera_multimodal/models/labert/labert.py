@@ -29,6 +29,8 @@ from torch import nn
 from tessera_multimodal.registry import MODELS
 
 from ..pretraining.token_ids import TokenIds
+from ..tokenizers.checkpoint_vocab import CheckpointVocabMixin
+from ..tokenizers.wordpiece_tokenizer import WordPieceTokenizer
 from ..text_encoders.bert_encoder import BertEncoder, BertLMHead
 from .length_levels import LengthLevels
 from .mask_predict import mask_predict
@@ -47,7 +49,7 @@ def label_smoothed_loss(logits: torch.Tensor, target: torch.Tensor, smoothing: f
 
 
 @MODELS.register_module()
-class LaBERT(BaseModel):
+class LaBERT(CheckpointVocabMixin, BaseModel):
     """Length-level-conditioned non-autoregressive captioner.
 
     Args:
@@ -83,6 +85,8 @@ class LaBERT(BaseModel):
         self.bert = BertEncoder(vocab_size=self.ids.num_embeddings, pad_id=self.ids.pad_id,
                                 type_vocab_size=K + 2, max_position=max(self.levels.max_length,
                                                                         bert.pop('max_position', 0)), **bert)
+        if isinstance(self.ids.tokenizer, WordPieceTokenizer):  # a learned vocabulary: kept in checkpoints
+            self.register_vocab(self.ids.tokenizer)
         D = self.bert.hidden_size
         feat = self._infer_channels(self.backbone, image_backbone.get('in_channels', 3))
         self.region_embed = nn.Sequential(nn.Linear(feat, feat), nn.ReLU(inplace=True), nn.Linear(feat, D))
@@ -99,6 +103,10 @@ class LaBERT(BaseModel):
             self.levels.check(lv)
         if init_bert is not None:
             self.load_bert(init_bert)
+
+    def use_checkpoint_tokenizer(self, tokenizer: WordPieceTokenizer) -> None:
+        tokenizer.check_matches_embedding(self.bert.word_embeddings.num_embeddings, 'this model (bert.word_embeddings)')
+        self.ids = TokenIds(tokenizer)
 
     def _per_level(self, v, name, cast):
         K = len(self.levels)

@@ -19,6 +19,8 @@ from mmengine.model import BaseModel
 from tessera_multimodal.registry import MODELS
 
 from ..text_encoders.bert_encoder import BertEncoder, BertLMHead
+from ..tokenizers.checkpoint_vocab import CheckpointVocabMixin
+from ..tokenizers.wordpiece_tokenizer import WordPieceTokenizer
 from .token_ids import TokenIds
 
 IGNORE = -100
@@ -61,7 +63,7 @@ def mlm_mask(ids: torch.Tensor, candidates: torch.Tensor, mask_id: int, vocab_si
 
 
 @MODELS.register_module()
-class MaskedLanguageModel(BaseModel):
+class MaskedLanguageModel(CheckpointVocabMixin, BaseModel):
     """BERT encoder + tied LM head trained with the masked-LM objective on captions.
 
     Args:
@@ -81,7 +83,13 @@ class MaskedLanguageModel(BaseModel):
         self.ids = TokenIds(tokenizer)
         self.max_length, self.mask_prob = max_length, mask_prob
         self.bert = BertEncoder(vocab_size=self.ids.num_embeddings, pad_id=self.ids.pad_id, **encoder)
+        if isinstance(self.ids.tokenizer, WordPieceTokenizer):  # a learned vocabulary: kept in checkpoints
+            self.register_vocab(self.ids.tokenizer)
         self.lm_head = BertLMHead(self.bert.word_embeddings)
+
+    def use_checkpoint_tokenizer(self, tokenizer: WordPieceTokenizer) -> None:
+        tokenizer.check_matches_embedding(self.bert.word_embeddings.num_embeddings, 'this model (bert.word_embeddings)')
+        self.ids = TokenIds(tokenizer)
 
     def encode_captions(self, captions) -> torch.Tensor:
         """Captions -> (B, max_length) word ids padded with [PAD]."""
