@@ -5,8 +5,8 @@ from .pose_dataset import PoseDataset, load_pose_annotations
 from .synthetic_skeletons import SyntheticSkeletonActions
 from .temporal_annotations import (TemporalAnnotationError, dump_activitynet_json, load_activitynet_json,
                                    load_thumos_annotations)
-from .transforms import (CenterCrop, FormatShape, PackActionInputs, PackVideoInputs, RandomCrop, Resize, SampleFrames,
-                         VideoDecode, VideoInit)
+from .transforms import (CenterCrop, FormatShape, PackActionInputs, PackVideoInputs, RandomCrop, Resize,
+                         RSPSampleFrames, SampleFrames, VideoDecode, VideoInit)
 from .untrimmed_moving_digits import UntrimmedMovingDigits
 from .video_dataset import VideoDataset, load_video_list
 from .video_reader import ArrayVideoReader, VideoDecodeError, VideoReader
@@ -15,5 +15,6 @@ __all__ = ['DIRECTIONS', 'MovingDigits', 'render_clip', 'PackVideoInputs',
            'NTU_BONES', 'NTU_JOINTS', 'NTU_PARENTS', 'SkeletonFileError', 'read_ntu_skeleton', 'PoseDataset',
            'load_pose_annotations', 'SyntheticSkeletonActions', 'TemporalAnnotationError', 'dump_activitynet_json',
            'load_activitynet_json', 'load_thumos_annotations', 'CenterCrop', 'FormatShape', 'PackActionInputs',
-           'RandomCrop', 'Resize', 'SampleFrames', 'VideoDecode', 'VideoInit', 'UntrimmedMovingDigits',
-           'VideoDataset', 'load_video_list', 'ArrayVideoReader', 'VideoDecodeError', 'VideoReader']
+           'RandomCrop', 'Resize', 'RSPSampleFrames', 'SampleFrames', 'VideoDecode', 'VideoInit',
+           'UntrimmedMovingDigits', 'VideoDataset', 'load_video_list', 'ArrayVideoReader', 'VideoDecodeError',
+           'VideoReader']

@@ -1,0 +1,3 @@
+from .rspnet_losses import instance_logits, relative_speed_ranking_loss, rspnet_losses
+
+__all__ = ['instance_logits', 'relative_speed_ranking_loss', 'rspnet_losses']

@@ -1,0 +1,3 @@
+from .rspnet import ProjectionHead, RSPNet
+
+__all__ = ['ProjectionHead', 'RSPNet']
