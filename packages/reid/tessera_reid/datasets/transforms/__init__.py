@@ -1,3 +1,5 @@
+from .foreground_mask import EraseMask, RandomShiftCropWithMask
+from .pack_reid_inputs import PackReIDInputs
 from .random_erasing import RandomErasing
 
-__all__ = ['RandomErasing']
+__all__ = ['RandomErasing', 'RandomShiftCropWithMask', 'EraseMask', 'PackReIDInputs']

@@ -1,3 +1,4 @@
 from .bnneck_head import BNNeckHead
+from .fanet_head import FANetHead
 
-__all__ = ['BNNeckHead']
+__all__ = ['BNNeckHead', 'FANetHead']
