@@ -182,7 +182,8 @@ def test_mask_follows_shift_and_erasing_and_is_packed():
     assert 'erased_box' not in out and out['gt_mask'][2:6, 1:6].sum() == 0
     packed = PackReIDInputs(meta_keys=('camid',))(dict(out, gt_label=1, camid=2))
     sample = packed['data_samples']
-    assert sample.gt_mask.dtype == torch.float32 and torch.equal(sample.gt_mask, torch.from_numpy(out['gt_mask']).float())
+    assert sample.gt_mask.dtype == torch.float32
+    assert torch.equal(sample.gt_mask, torch.from_numpy(out['gt_mask']).float())
     assert sample.metainfo['camid'] == 2 and packed['inputs'].shape == (3, 12, 10)
     with pytest.raises(ValueError, match='shape'):
         RandomShiftCropWithMask(padding=1)(dict(img=img, gt_mask=mask[:5]))

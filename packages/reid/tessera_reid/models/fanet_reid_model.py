@@ -38,7 +38,8 @@ class FANetReIDModel(ReIDModel):
         super().__init__(backbone=backbone, head=head, neck=None, last_stride=last_stride,
                          data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if not hasattr(self.head, 'mask_logits'):
-            raise ValueError(f'FANetReIDModel needs a head with a soft mask (FANetHead), got {type(self.head).__name__}')
+            raise ValueError('FANetReIDModel needs a head with a soft mask (FANetHead), got '
+                             f'{type(self.head).__name__}')
 
     def soft_mask(self, inputs: torch.Tensor) -> torch.Tensor:
         """The soft foreground mask M (N, 1, h, w) in [0, 1] of preprocessed inputs (N, C_in, H, W)."""
