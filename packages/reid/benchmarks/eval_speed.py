@@ -77,7 +77,7 @@ def main():
     parser.add_argument('--rerank-scale', type=float, default=0.0,
                         help='also time k-reciprocal re-ranking (ours vs the official loop) at this fraction of '
                              'Market-1501 sizes (its dense matrices grow as the square)')
-    parser.add_argument('--chunk-size', type=int, default=256)
+    parser.add_argument('--chunk-size', type=int, default=32)
     args = parser.parse_args()
     distmat, q_pids, g_pids, q_cams, g_cams = problem(args.scale)
     print(f'problem: {distmat.shape[0]} queries x {distmat.shape[1]} gallery, float32 distances, '

@@ -19,11 +19,14 @@ Learning for Person Re-identification: A Survey and Outlook" (arXiv:2001.04193, 
 (its identity is absent from its kept gallery) is not part of the averages, as in torchreid, but it is
 counted (``num_no_match``), listed (``no_match``) and warned about, never dropped silently.
 
-Vectorisation: queries are processed ``chunk_size`` at a time; each chunk's distance rows are sorted with a
-stable sort (ties keep gallery order), the kept ranks come from a cumulative sum of the keep mask, and only
-the positions of true matches (a few per query) are gathered. Memory is O(chunk_size x num_gallery), so a
-Market-1501-sized 3,368 x 15,913 problem runs in a few hundred MB; distances can be given as a matrix or
-computed chunk by chunk from features (the full matrix is then never built).
+Vectorisation: queries are processed ``chunk_size`` at a time. No row is sorted: a query's true matches
+(looked up in the gallery grouped by identity, a few per query) are sorted, only the gallery distances not
+above its largest match distance (the *candidates*: about 9 % of a Market-1501-sized problem) can precede a
+match, and each candidate is located among the matches with one ``searchsorted`` per chunk; the kept rank
+of a match is then a count. Rows where a candidate's distance equals a match distance (or with non-finite
+distances) take the exact path: a stable sort of the row (ties keep gallery order). Memory is
+O(chunk_size x num_gallery); distances can be given as a matrix or computed chunk by chunk from features
+(the full matrix is then never built).
 """
 import warnings
 from dataclasses import dataclass, field
@@ -86,45 +89,114 @@ def _ranks_by_sorting(dist: torch.Tensor, match: torch.Tensor, keep: Optional[to
     return rows, kept_rank[rows, cols].long()
 
 
-def _ranks_by_counting(dist: torch.Tensor, match: torch.Tensor, keep: Optional[torch.Tensor]):
-    """The same ranks without sorting the row: only the true matches (a few per row) are sorted, and every
-    kept gallery distance is located among them (``searchsorted``, O(N log R) per row); the kept rank of the
-    k-th match is the number of kept distances below it. Rows where a kept distance equals a match distance
-    (other than the match itself) are returned in ``tied`` for the exact stable-sort path.
+class _GalleryIndex:
+    """The gallery grouped by identity (a stable sort of its ids), so a query's same-identity gallery items
+    are looked up instead of compared against all ``N`` ids."""
+
+    def __init__(self, g_pids: torch.Tensor):
+        self.order = torch.sort(g_pids, stable=True).indices
+        self.pids, self.counts = torch.unique_consecutive(g_pids[self.order], return_counts=True)
+        self.starts = torch.cumsum(self.counts, 0) - self.counts
+
+    def same_identity(self, q_pids: torch.Tensor):
+        """(B,) query ids -> ``(rows, cols)`` of every gallery item with the query's id, grouped by row,
+        ascending gallery index within a row (the order of ``nonzero`` on the dense match mask)."""
+        if len(self.pids) == 0:
+            empty = torch.empty(0, dtype=torch.long)
+            return empty, empty
+        pos = torch.searchsorted(self.pids, q_pids).clamp(max=len(self.pids) - 1)
+        num = torch.where(self.pids[pos] == q_pids, self.counts[pos], torch.zeros_like(pos))
+        rows = torch.repeat_interleave(torch.arange(len(q_pids)), num)
+        within = torch.arange(len(rows)) - (torch.cumsum(num, 0) - num)[rows]
+        return rows, self.order[self.starts[pos][rows] + within]
+
+
+def _kept(protocol: str, same_identity: torch.Tensor, same_camera: Optional[torch.Tensor]):
+    """Which (query, gallery) pairs a protocol keeps, from the pairs' identity / camera equality
+    (dense masks or one entry per pair); ``None`` keeps everything."""
+    if protocol == 'all':
+        return None
+    return {'market': ~(same_identity & same_camera), 'cross_camera': ~same_camera,
+            'same_camera': same_camera}[protocol]
+
+
+def _ranks_by_counting(dist: torch.Tensor, rel_rows: torch.Tensor, rel_cols: torch.Tensor, kept_pairs=None,
+                       dropped=None):
+    """The ranks of :func:`_ranks_by_sorting` without sorting the row.
+
+    Only the relevant matches (a few per row, given as ``rel_rows``/``rel_cols``, grouped by row) are sorted.
+    A gallery distance above a row's largest match distance precedes no match, so only the *candidates*
+    ``d <= max match distance`` (about 9 % of a Market-1501-sized problem) are counted: the kept rank of the
+    k-th match is the number of kept candidates below it. What the protocol removes is given either as a rule
+    on candidate pairs (``kept_pairs(rows, cols)`` -> bool) or, when it is a few pairs per row (the Market
+    rule's same-identity, same-camera images), as those pairs (``dropped = (rows, cols)``), whose counts are
+    subtracted. A candidate's count of same-row matches ``<= d`` comes from one ``searchsorted`` among all the
+    chunk's finite match distances and a table of per-row prefix counts over that sorted list. Rows where a
+    kept distance equals a match distance (other than the match itself), where two matches are equal, or with
+    a non-finite distance are returned in ``tied`` for the exact stable-sort path.
 
     Returns ``(rows, ranks, tied rows)``."""
     b, n = dist.shape
-    if keep is not None:
-        match = match & keep
-    rows, cols = match.nonzero(as_tuple=True)                       # ascending gallery index per row
-    counts = torch.bincount(rows, minlength=b)
-    width = int(counts.max()) if len(rows) else 0
-    slot = torch.arange(len(rows)) - (torch.cumsum(counts, 0) - counts)[rows]
+    counts = torch.bincount(rel_rows, minlength=b)
+    width = int(counts.max()) if len(rel_rows) else 0
+    slot = torch.arange(len(rel_rows)) - (torch.cumsum(counts, 0) - counts)[rel_rows]
+    rel_dist = dist[rel_rows, rel_cols]
     match_dist = torch.full((b, width + 1), float('inf'), dtype=dist.dtype)
-    match_dist[rows, slot] = dist[rows, cols]
+    match_dist[rel_rows, slot] = rel_dist
     match_dist, _ = torch.sort(match_dist, dim=1, stable=True)
-    right = torch.searchsorted(match_dist, dist, right=True)        # matches <= d_j
-    weight = keep.int() if keep is not None else torch.ones(b, n, dtype=torch.int32)
-    hist = torch.zeros(b, width + 2, dtype=torch.int32).scatter_add_(1, right, weight)
-    below = torch.cumsum(hist, 1)                                   # below[k] = kept d_j < k-th match
-    # ties: a kept distance equal to the largest match distance <= it (each match equals itself once; a -inf
-    # column in front stands for "no match below"), two equal match distances, or non-finite distances
-    floor = torch.cat([torch.full((b, 1), -float('inf'), dtype=dist.dtype), match_dist], 1).gather(1, right)
-    equal = floor == dist
-    if keep is not None:
-        equal &= keep
+    last = match_dist.gather(1, (counts - 1).clamp(min=0)[:, None]).squeeze(1)
+    last = torch.where(counts > 0, last, torch.full_like(last, -float('inf')))
+    candidate = dist <= last[:, None]
+    if kept_pairs is None:      # flat positions: one 1-D gather for the values
+        flat = candidate.view(-1).nonzero().squeeze(1)
+        rows, d = torch.div(flat, n, rounding_mode='floor'), dist.reshape(-1)[flat]
+    else:
+        rows, cols = candidate.nonzero(as_tuple=True)
+        kept = kept_pairs(rows, cols)
+        rows, cols = rows[kept], cols[kept]
+        d = dist[rows, cols]
+    # every finite match distance of the chunk in one sorted list; prefix[r, p] = row r's matches among its
+    # first p entries, so prefix[r, searchsorted(list, d, right)] = row r's matches <= d
+    finite_rel = torch.isfinite(rel_dist)
+    values, order = torch.sort(rel_dist[finite_rel])
+    prefix = torch.zeros(b, len(values) + 1, dtype=torch.int32)
+    prefix[rel_rows[finite_rel][order], torch.arange(1, len(values) + 1)] = 1
+    prefix = torch.cumsum(prefix, 1, dtype=torch.int32)
+    # floor: the largest match distance <= d (a -inf column in front stands for "no match below")
+    floors = torch.cat([torch.full((b, 1), -float('inf'), dtype=dist.dtype), match_dist], 1)
+
+    def locate(r, v):
+        """(rows, distances) -> (bucket = matches <= v, the distance equals its floor)"""
+        # flat 1-D gathers (cheaper than 2-D advanced indexing)
+        k = prefix.view(-1)[r * prefix.shape[1] + torch.searchsorted(values, v, right=True)].long()
+        return k, floors.view(-1)[r * (width + 2) + k] == v
+
+    right, equal = locate(rows, d)
+    hist = torch.bincount(rows * (width + 2) + right, minlength=b * (width + 2))
+    num_equal = torch.bincount(rows[equal], minlength=b)
+    if dropped is not None and len(dropped[0]):
+        r, c = dropped
+        v = dist[r, c]
+        inside = v <= last[r]
+        r, v = r[inside], v[inside]
+        k, eq = locate(r, v)
+        hist -= torch.bincount(r * (width + 2) + k, minlength=b * (width + 2))
+        num_equal -= torch.bincount(r[eq], minlength=b)
+    below = torch.cumsum(hist.view(b, width + 2), 1)                # below[k] = kept d_j < k-th match
     finite = torch.isfinite(match_dist)
-    tied = (equal.sum(1) != counts) | ((match_dist[:, 1:] == match_dist[:, :-1]) & finite[:, 1:]).any(1) \
+    # each match equals its own floor once; any other equality is a tie
+    tied = (num_equal != counts) \
+        | ((match_dist[:, 1:] == match_dist[:, :-1]) & finite[:, 1:]).any(1) \
         | ~torch.isfinite(dist.sum(1))      # a non-finite row sum: some distance is inf / nan (or overflowed)
     tied = torch.nonzero(tied).flatten()
-    # rows are grouped and slot runs 0..count-1 in each: below[row, slot] are the row's ranks, ascending
-    return rows, below[rows, slot], tied
+    # rel rows are grouped and slot runs 0..count-1 in each: below[row, slot] are the row's ranks, ascending
+    return rel_rows, below[rel_rows, slot], tied
 
 
 def evaluate_ranking(q_pids: ArrayLike, g_pids: ArrayLike, q_camids: Optional[ArrayLike] = None,
                      g_camids: Optional[ArrayLike] = None, *, distmat=None, query_feats=None,
                      gallery_feats=None, distance: str = 'euclidean', protocol: str = 'market',
-                     max_rank: int = 50, chunk_size: int = 256, warn_no_match: bool = True) -> RankResult:
+                     max_rank: int = 50, chunk_size: int = 32, warn_no_match: bool = True) -> RankResult:
     """CMC / mAP / mINP of a query set against a gallery.
 
     Args:
@@ -170,6 +242,7 @@ def evaluate_ranking(q_pids: ArrayLike, g_pids: ArrayLike, q_camids: Optional[Ar
         raise ValueError(f'max_rank and chunk_size must be >= 1, got {max_rank} and {chunk_size}')
     max_rank = min(max_rank, num_g)
 
+    gallery = _GalleryIndex(g_pids)
     first = torch.empty(num_q, dtype=torch.long)        # 0-based kept rank of the first true match
     ap = torch.empty(num_q, dtype=torch.float64)
     inp = torch.empty(num_q, dtype=torch.float64)
@@ -180,16 +253,26 @@ def evaluate_ranking(q_pids: ArrayLike, g_pids: ArrayLike, q_camids: Optional[Ar
             dist = distmat[start:stop]
         else:
             dist = chunk_distance(query_feats[start:stop], gallery_feats, distance)
-        match = g_pids[None] == q_pids[start:stop, None]
-        keep = None
+        qp = q_pids[start:stop]
+        qc = q_cams[start:stop] if use_cams else None
+        rel_rows, rel_cols = gallery.same_identity(qp)
+        kept_pairs = dropped = None
         if use_cams:
-            same_cam = g_cams[None] == q_cams[start:stop, None]
-            keep = {'market': ~(match & same_cam), 'cross_camera': ~same_cam, 'same_camera': same_cam}[protocol]
-        rows, ranks, tied = _ranks_by_counting(dist, match, keep)
-        if len(tied):   # exact ties with a match distance: stable-sort those rows
+            rel = _kept(protocol, torch.ones(len(rel_rows), dtype=torch.bool), qc[rel_rows] == g_cams[rel_cols])
+            if protocol == 'market':   # it drops only same-identity pairs: a few per row
+                dropped = rel_rows[~rel], rel_cols[~rel]
+            else:
+                def kept_pairs(r, c, qc=qc):
+                    return _kept(protocol, qp[r] == g_pids[c], qc[r] == g_cams[c])
+            rel_rows, rel_cols = rel_rows[rel], rel_cols[rel]
+
+        rows, ranks, tied = _ranks_by_counting(dist, rel_rows, rel_cols, kept_pairs, dropped)
+        if len(tied):   # exact ties with a match distance: stable-sort those rows (dense masks, few rows)
             redo = torch.zeros(stop - start, dtype=torch.bool)
             redo[tied] = True
-            r2, k2 = _ranks_by_sorting(dist[tied], match[tied], None if keep is None else keep[tied])
+            match = g_pids[None] == qp[tied, None]
+            keep = _kept(protocol, match, g_cams[None] == qc[tied, None]) if use_cams else None
+            r2, k2 = _ranks_by_sorting(dist[tied], match, keep)
             rows, ranks = torch.cat([rows[~redo[rows]], tied[r2]]), torch.cat([ranks[~redo[rows]], k2])
             order = torch.argsort(rows * (num_g + 1) + ranks)
             rows, ranks = rows[order], ranks[order]
