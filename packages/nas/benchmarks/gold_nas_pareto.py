@@ -41,7 +41,8 @@ HERE = osp.dirname(osp.abspath(__file__))
 
 
 def _build_module():
-    spec = importlib.util.spec_from_file_location('build_tabular_benchmark', osp.join(HERE, 'build_tabular_benchmark.py'))
+    path = osp.join(HERE, 'build_tabular_benchmark.py')
+    spec = importlib.util.spec_from_file_location('build_tabular_benchmark', path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
