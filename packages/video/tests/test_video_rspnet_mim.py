@@ -5,6 +5,7 @@ import json
 import pytest
 import torch
 
+from tessera_core.engine import safe_load
 from tessera_core.testing import run_mim
 
 PRETRAIN = 'rspnet/rspnet_c3d-resnet18-w16_moving-digits-pretrain.py'
@@ -19,7 +20,7 @@ def test_mim_pretrain_then_probe_and_finetune(tmp_path):
     for word in ('loss_avid', 'loss_rsp', 'acc_rsp', 'acc_avid'):
         assert word in pre.stdout
     ckpt = tmp_path / 'pre' / 'epoch_1.pth'
-    state = torch.load(ckpt, map_location='cpu', weights_only=False)['state_dict']
+    state = safe_load(str(ckpt), map_location='cpu')['state_dict']
     assert 'queue' in state and any(k.startswith('momentum_encoder.backbone.') for k in state)
     small = ['train_cfg.max_epochs=1', 'train_cfg.val_interval=1', 'train_dataloader.dataset.indices=32',
              'val_dataloader.dataset.indices=20', 'test_dataloader.dataset.indices=20',
@@ -32,7 +33,7 @@ def test_mim_pretrain_then_probe_and_finetune(tmp_path):
         assert 'accuracy/top1' in out.stdout
         log = next((tmp_path / name).glob('*/*.log')).read_text()
         assert f'PretrainedInit: load from {ckpt}' in log
-        probe_state = torch.load(tmp_path / name / 'epoch_1.pth', map_location='cpu', weights_only=False)
+        probe_state = safe_load(str(tmp_path / name / 'epoch_1.pth'), map_location='cpu')
         w = probe_state['state_dict']['backbone.stem.0.weight']
         if name == 'linear-probe':   # frozen: the backbone is exactly the pretrained one
             torch.testing.assert_close(w, state['backbone.stem.0.weight'])
