@@ -109,3 +109,12 @@ def test_msmt_bad_lines_name_file_and_line(tmp_path, bad, match):
 def test_msmt_missing_list_names_it(tmp_path):
     with pytest.raises(FileNotFoundError, match=r'list_query\.txt not found'):
         DATASETS.build(dict(type='MSMT17', data_root=str(tmp_path), split='query'))
+
+
+@pytest.mark.parametrize('reader', ['Market1501', 'DukeMTMCReID', 'MSMT17'])
+def test_readers_share_the_split_check_and_labels(tmp_path, reader):
+    """The three readers share FileReIDDataset: one split check and message, relabelling only for train."""
+    from tessera_reid.datasets import FileReIDDataset
+    assert issubclass(DATASETS.get(reader), FileReIDDataset)
+    with pytest.raises(ValueError, match=r"invalid split 'val'; valid: \['gallery', 'query', 'test', 'train'\]"):
+        DATASETS.build(dict(type=reader, data_root=str(tmp_path), split='val'))

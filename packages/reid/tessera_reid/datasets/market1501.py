@@ -12,10 +12,9 @@ import os.path as osp
 import re
 from typing import List, Optional, Tuple
 
-import numpy as np
-from mmengine.dataset import BaseDataset
-
 from tessera_reid.registry import DATASETS
+
+from .file_reid_dataset import FileReIDDataset
 
 FILENAME_PATTERN = re.compile(r'^(-1|\d{4})_c(\d)s(\d)_(\d{6})_(\d{2})\.jpg$')
 FILENAME_FORMAT = 'PPPP_cXsY_FFFFFF_NN.jpg (e.g. 0002_c1s1_000451_03.jpg, or -1_c1s1_000401_03.jpg for junk)'
@@ -34,7 +33,7 @@ def parse_market_name(path: str):
 
 
 @DATASETS.register_module()
-class Market1501(BaseDataset):
+class Market1501(FileReIDDataset):
     """Market-1501-format re-ID dataset.
 
     Args:
@@ -46,15 +45,9 @@ class Market1501(BaseDataset):
     Items: ``img_path``, ``gt_label`` (identity; relabelled for train), ``pid`` (original id), ``camid``
     (0-based), ``is_query``.
     """
-    FOLDERS = dict(train=('bounding_box_train',), query=('query',), gallery=('bounding_box_test',),
-                   test=('query', 'bounding_box_test'))
+    SPLITS = dict(train=('bounding_box_train',), query=('query',), gallery=('bounding_box_test',),
+                  test=('query', 'bounding_box_test'))   # the folders of each split
     METAINFO = dict(dataset_name='Market-1501')
-
-    def __init__(self, data_root: str, split: str = 'train', **kwargs):
-        if split not in self.FOLDERS:
-            raise ValueError(f'invalid split {split!r}; valid: {sorted(self.FOLDERS)}')
-        self.split = split
-        super().__init__(data_root=data_root, **kwargs)
 
     DATASET_NAME = 'Market-1501'
     NAME_FORMAT = FILENAME_FORMAT
@@ -84,19 +77,5 @@ class Market1501(BaseDataset):
             raise ValueError(f'{path} holds no {self.DATASET_NAME} images ({self.NAME_FORMAT})')
         return items
 
-    def load_data_list(self) -> List[dict]:
-        items = [item for folder in self.FOLDERS[self.split] for item in self._scan(folder)]
-        if self.split == 'train':
-            pid2label = {pid: label for label, pid in enumerate(sorted({i['pid'] for i in items}))}
-            for item in items:
-                item['gt_label'] = pid2label[item['pid']]
-        else:
-            for item in items:
-                item['gt_label'] = item['pid']
-        self._metainfo['num_ids'] = len({i['pid'] for i in items})
-        for idx, item in enumerate(items):
-            item['sample_idx'] = idx
-        return items
-
-    def get_gt_labels(self) -> np.ndarray:
-        return np.array([self.get_data_info(i)['gt_label'] for i in range(len(self))], dtype=np.int64)
+    def load_items(self) -> List[dict]:
+        return [item for folder in self.SPLITS[self.split] for item in self._scan(folder)]

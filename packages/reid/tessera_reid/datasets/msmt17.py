@@ -15,10 +15,9 @@ import os.path as osp
 import re
 from typing import List
 
-import numpy as np
-from mmengine.dataset import BaseDataset
-
 from tessera_reid.registry import DATASETS
+
+from .file_reid_dataset import FileReIDDataset
 
 FILENAME_PATTERN = re.compile(r'^(\d{4})_(\d+)_(\d{2})_(\d{4}[a-z]+)_(\d+)_(\d+)\.jpg$')
 FILENAME_FORMAT = 'PPPP_NNN_CC_<MMDD><morning|noon|afternoon>_SSSS_K.jpg (e.g. 0000_000_01_0303morning_0015_0.jpg)'
@@ -62,7 +61,7 @@ def read_msmt_list(list_path: str, image_dir: str) -> List[dict]:
 
 
 @DATASETS.register_module()
-class MSMT17(BaseDataset):
+class MSMT17(FileReIDDataset):
     """MSMT17-format re-ID dataset.
 
     Args:
@@ -75,19 +74,17 @@ class MSMT17(BaseDataset):
 
     Items: ``img_path``, ``gt_label`` (identity; relabelled for train), ``pid``, ``camid`` (0-based), ``is_query``.
     """
-    LISTS = dict(train=('list_train.txt',), query=('list_query.txt',), gallery=('list_gallery.txt',),
-                 test=('list_query.txt', 'list_gallery.txt'))
+    SPLITS = dict(train=('list_train.txt',), query=('list_query.txt',), gallery=('list_gallery.txt',),
+                  test=('list_query.txt', 'list_gallery.txt'))   # the list files of each split
     METAINFO = dict(dataset_name='MSMT17')
 
     def __init__(self, data_root: str, split: str = 'train', use_val: bool = False, train_dir: str = 'train',
                  test_dir: str = 'test', **kwargs):
-        if split not in self.LISTS:
-            raise ValueError(f'invalid split {split!r}; valid: {sorted(self.LISTS)}')
-        self.split, self.use_val, self.train_dir, self.test_dir = split, use_val, train_dir, test_dir
-        super().__init__(data_root=data_root, **kwargs)
+        self.use_val, self.train_dir, self.test_dir = use_val, train_dir, test_dir
+        super().__init__(data_root=data_root, split=split, **kwargs)
 
-    def load_data_list(self) -> List[dict]:
-        lists = self.LISTS[self.split] + (('list_val.txt',) if self.split == 'train' and self.use_val else ())
+    def load_items(self) -> List[dict]:
+        lists = self.SPLITS[self.split] + (('list_val.txt',) if self.split == 'train' and self.use_val else ())
         items = []
         for name in lists:
             image_dir = osp.join(self.data_root, self.train_dir if name in ('list_train.txt', 'list_val.txt')
@@ -95,17 +92,4 @@ class MSMT17(BaseDataset):
             for item in read_msmt_list(osp.join(self.data_root, name), image_dir):
                 item['is_query'] = name == 'list_query.txt'
                 items.append(item)
-        if self.split == 'train':
-            pid2label = {pid: label for label, pid in enumerate(sorted({i['pid'] for i in items}))}
-            for item in items:
-                item['gt_label'] = pid2label[item['pid']]
-        else:
-            for item in items:
-                item['gt_label'] = item['pid']
-        self._metainfo['num_ids'] = len({i['pid'] for i in items})
-        for idx, item in enumerate(items):
-            item['sample_idx'] = idx
         return items
-
-    def get_gt_labels(self) -> np.ndarray:
-        return np.array([self.get_data_info(i)['gt_label'] for i in range(len(self))], dtype=np.int64)
