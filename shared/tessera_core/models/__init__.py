@@ -10,3 +10,4 @@ from .plugins import *  # noqa: F401,F403
 from .segmentors import *  # noqa: F401,F403
 from .mixing import *  # noqa: F401,F403
 from .attribute_mix import *  # noqa: F401,F403
+from .momentum import *  # noqa: F401,F403

@@ -8,8 +8,9 @@ processes) over the ``B`` oldest rows, so after any sequence of batches the queu
 """
 import torch
 import torch.nn.functional as F
-from mmengine.dist import all_gather, get_world_size
 from torch import nn
+
+from tessera_core.models import enqueue_ring_
 
 __all__ = ['EmbeddingQueue']
 
@@ -33,18 +34,10 @@ class EmbeddingQueue(nn.Module):
 
     @torch.no_grad()
     def enqueue(self, x: torch.Tensor) -> None:
-        """Overwrite the ``B`` oldest rows with ``x`` (B, dim), detached; FIFO with wrap-around."""
+        """Overwrite the ``B`` oldest rows with ``x`` (B, dim), detached; FIFO with wrap-around (core's ring buffer)."""
         if x.dim() != 2 or x.size(1) != self.dim:
             raise ValueError(f'enqueue expects (B, {self.dim}) embeddings, got {tuple(x.shape)}')
-        if get_world_size() > 1:
-            x = torch.cat(all_gather(x.detach().contiguous()), dim=0)
-        b = x.size(0)
-        if b > self.length:
-            raise ValueError(f'a batch of {b} embeddings does not fit a queue of {self.length}')
-        start = int(self.ptr)
-        idx = (start + torch.arange(b, device=self.queue.device)) % self.length
-        self.queue[idx] = x.detach().to(self.queue.dtype)
-        self.ptr.fill_((start + b) % self.length)
+        enqueue_ring_(self.queue, self.ptr, x)
 
     def get(self) -> torch.Tensor:
         """The queue's rows (K, dim), detached (a copy: later enqueues do not change it)."""

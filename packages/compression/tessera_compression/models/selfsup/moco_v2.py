@@ -33,10 +33,10 @@ from typing import List, Optional
 
 import torch
 import torch.nn.functional as F
-from mmengine.dist import all_gather, get_world_size
 from mmengine.model import BaseModel
 from torch import nn
 
+from tessera_core.models import enqueue_ring_, momentum_update_
 from tessera_compression.registry import MODELS
 
 __all__ = ['MoCoV2']
@@ -101,23 +101,14 @@ class MoCoV2(BaseModel):
 
     @torch.no_grad()
     def momentum_update(self) -> None:
-        """``theta_k <- m * theta_k + (1 - m) * theta_q`` for every parameter (MoCo eq. 2)."""
+        """``theta_k <- m * theta_k + (1 - m) * theta_q`` for every parameter (MoCo eq. 2), core's EMA."""
         key = nn.ModuleList([self.momentum_encoder[n] for n in ('backbone', 'neck', 'projector')])
-        for p_k, p_q in zip(key.parameters(), self.query_modules().parameters()):
-            p_k.mul_(self.momentum).add_(p_q.detach(), alpha=1.0 - self.momentum)
+        momentum_update_(key.parameters(), self.query_modules().parameters(), self.momentum)
 
     @torch.no_grad()
     def dequeue_and_enqueue(self, keys: torch.Tensor) -> None:
-        """Write ``keys`` (B, feat_dim) (gathered over processes) over the ``B`` oldest queue rows."""
-        if get_world_size() > 1:
-            keys = torch.cat(all_gather(keys.contiguous()), dim=0)
-        b = keys.size(0)
-        if b > self.queue_len:
-            raise ValueError(f'a batch of {b} keys does not fit a queue of {self.queue_len}')
-        ptr = int(self.queue_ptr)
-        idx = (ptr + torch.arange(b, device=keys.device)) % self.queue_len
-        self.queue[idx] = keys.to(self.queue.dtype)
-        self.queue_ptr.fill_((ptr + b) % self.queue_len)
+        """Write ``keys`` (B, feat_dim) (gathered over processes) over the ``B`` oldest queue rows (core's ring)."""
+        enqueue_ring_(self.queue, self.queue_ptr, keys)
 
     def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
         """Backbone + pooling of the query encoder: (N, C, H, W) -> (N, C') (the linear-probe features)."""

@@ -29,10 +29,10 @@ from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
-from mmengine.dist import all_gather, get_world_size
 from mmengine.model import BaseModel
 from torch import nn
 
+from tessera_core.models import enqueue_ring_, momentum_update_
 from tessera_video.models.losses.rspnet_losses import rspnet_losses
 from tessera_video.registry import MODELS
 
@@ -118,22 +118,14 @@ class RSPNet(BaseModel):
     @torch.no_grad()
     def momentum_update(self) -> None:
         """``theta_k <- m * theta_k + (1 - m) * theta_q`` for every parameter (buffers are left alone, as the
-        official ``_momentum_update_key_encoder``)."""
-        for p_k, p_q in zip(self.momentum_encoder.parameters(), self.query_encoder().parameters()):
-            p_k.mul_(self.momentum).add_(p_q.detach(), alpha=1.0 - self.momentum)
+        official ``_momentum_update_key_encoder``), core's EMA."""
+        momentum_update_(self.momentum_encoder.parameters(), self.query_encoder().parameters(), self.momentum)
 
     @torch.no_grad()
     def dequeue_and_enqueue(self, keys: torch.Tensor) -> None:
-        """Write ``keys`` (B, embed_dim) (gathered over processes) over the ``B`` oldest rows of the queue."""
-        if get_world_size() > 1:
-            keys = torch.cat(all_gather(keys.contiguous()), dim=0)
-        b = keys.size(0)
-        if b > self.queue_len:
-            raise ValueError(f'a batch of {b} keys does not fit a queue of {self.queue_len}')
-        ptr = int(self.queue_ptr)
-        idx = (ptr + torch.arange(b, device=keys.device)) % self.queue_len
-        self.queue[idx] = keys.to(self.queue.dtype)
-        self.queue_ptr.fill_((ptr + b) % self.queue_len)
+        """Write ``keys`` (B, embed_dim) (gathered over processes) over the ``B`` oldest rows of the queue (core's
+        ring buffer)."""
+        enqueue_ring_(self.queue, self.queue_ptr, keys)
 
     @staticmethod
     def encode(encoder: nn.ModuleDict, clips: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
