@@ -3,7 +3,7 @@
 Momentum Contrast for Unsupervised Visual Representation Learning, He, Fan, Wu, Xie and Girshick, CVPR 2020,
 arXiv:1911.05722 (eq. 2 and section 3.2 "dictionary as a queue"; official ``moco/builder.py``
 ``_momentum_update_key_encoder`` and ``_dequeue_and_enqueue``). Used by MoCo v2 and SEED/BINGO
-(tessera-compression) and RSPNet (tessera-video).
+(tessera-compression), RSPNet (tessera-video) and AutoMix (core).
 
 Both are plain functions on tensors the caller owns (``nn.Parameter`` iterators, registered buffers), so a model
 keeps its own buffer names and its checkpoints' ``state_dict`` keys.

@@ -37,6 +37,7 @@ import torch
 import torch.nn.functional as F
 
 from tessera_core.models.classifiers.image_classifier import ImageClassifier
+from tessera_core.models.momentum import momentum_update_
 from tessera_core.registry import MODELS
 from tessera_core.structures import ClsDataSample
 
@@ -142,8 +143,7 @@ class AutoMixClassifier(ImageClassifier):
         if m >= 1.0:
             return
         for q, k in self.encoder_pairs():
-            for pq, pk in zip(q.parameters(), k.parameters()):
-                pk.mul_(m).add_(pq.detach(), alpha=1.0 - m)
+            momentum_update_(k.parameters(), q.parameters(), m)
 
     def _features(self, inputs: torch.Tensor, encoder: str) -> Tuple[torch.Tensor, ...]:
         backbone, neck = (self.backbone, self.neck) if encoder == 'q' else (self.backbone_k, self.neck_k)
