@@ -31,8 +31,9 @@ class FileReIDDataset(BaseDataset):
         super().__init__(data_root=data_root, **kwargs)
 
     def load_items(self) -> List[dict]:
-        """Items of ``self.split`` (``img_path``, ``pid``, ``camid``, ``is_query``), in ``SPLITS`` order."""
-        raise NotImplementedError
+        """Items of ``self.split`` (``img_path``, ``pid``, ``camid``, ``is_query``), in ``SPLITS`` order; each
+        reader (Market1501, MSMT17) defines it."""
+        raise NotImplementedError(f'{type(self).__name__} must define load_items() (the reader of its format)')
 
     def load_data_list(self) -> List[dict]:
         items = self.load_items()

@@ -35,7 +35,9 @@ class CheckpointVocabMixin:
         self.register_buffer(BUFFER, vocab_to_tensor(tokenizer.vocab), persistent=True)
 
     def use_checkpoint_tokenizer(self, tokenizer: WordPieceTokenizer) -> None:
-        raise NotImplementedError
+        # the hook each user of the mixin defines (ImageCaptioner, MaskedLanguageModel, LaBERT)
+        raise NotImplementedError(f'{type(self).__name__} keeps a tokenizer_vocab buffer but does not define '
+                                  'use_checkpoint_tokenizer() to check and install it')
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
                               error_msgs):
