@@ -258,7 +258,8 @@ def evaluate_ranking(q_pids: ArrayLike, g_pids: ArrayLike, q_camids: Optional[Ar
         rel_rows, rel_cols = gallery.same_identity(qp)
         kept_pairs = dropped = None
         if use_cams:
-            rel = _kept(protocol, torch.ones(len(rel_rows), dtype=torch.bool), qc[rel_rows] == g_cams[rel_cols])
+            same_cam = qc[rel_rows] == g_cams[rel_cols]    # of same-identity pairs: relevant = kept
+            rel = same_cam if protocol == 'same_camera' else ~same_cam
             if protocol == 'market':   # it drops only same-identity pairs: a few per row
                 dropped = rel_rows[~rel], rel_cols[~rel]
             else:
