@@ -154,3 +154,28 @@ def test_metric_rerank_equals_rerank_of_euclidean_distances():
     cmc, mean_ap, *_ = reference_evaluate_rank(ref, qp, gp, qc, gc, 5)
     assert result['reid/rank1'] == pytest.approx(cmc[0] * 100, abs=1e-4)
     assert result['reid/mAP'] == pytest.approx(mean_ap * 100, abs=1e-4)
+
+
+@pytest.mark.parametrize('dtype', [torch.float32, torch.float64])
+def test_grid_lookup_equals_searchsorted(dtype):
+    from tessera_reid.evaluation.rank_evaluator import _count_at_most
+    gen = torch.Generator().manual_seed(0)
+    inf = float('inf')
+    cases = {
+        'spread': torch.rand(300, generator=gen),
+        'clustered': torch.cat([torch.rand(200, generator=gen) * 1e-3, 5 + torch.rand(50, generator=gen)]),
+        'duplicates': torch.tensor([0.1, 0.2, 0.2, 0.2, 0.5, 0.5, 0.9]),
+        'all equal': torch.full((20,), 0.3),
+        'one value': torch.tensor([0.4]),
+        'tiny range': torch.tensor([1.0, 1.0 + 1e-7, 1.0 + 2e-7]),
+        'empty': torch.empty(0),
+    }
+    for name, values in cases.items():
+        values = torch.sort(values.to(dtype)).values
+        x = torch.cat([values, torch.rand(5000, generator=gen).to(dtype) * 6 - 0.5,
+                       torch.tensor([-inf, inf, 0.0, 1.0], dtype=dtype)])
+        if len(values):   # each value's neighbours in the dtype: the boundary cases of every cell
+            x = torch.cat([x, torch.nextafter(values, values.new_tensor(inf)),
+                           torch.nextafter(values, values.new_tensor(-inf))])
+        expected = torch.searchsorted(values, x, right=True) if len(values) else torch.zeros(len(x), dtype=torch.long)
+        assert torch.equal(_count_at_most(values, x), expected), name

@@ -22,8 +22,8 @@ counted (``num_no_match``), listed (``no_match``) and warned about, never droppe
 Vectorisation: queries are processed ``chunk_size`` at a time. No row is sorted: a query's true matches
 (looked up in the gallery grouped by identity, a few per query) are sorted, only the gallery distances not
 above its largest match distance (the *candidates*: about 9 % of a Market-1501-sized problem) can precede a
-match, and each candidate is located among the matches with one ``searchsorted`` per chunk; the kept rank
-of a match is then a count. Rows where a candidate's distance equals a match distance (or with non-finite
+match, and each candidate is located among the chunk's match distances (a uniform-grid lookup, exactly
+``searchsorted``); the kept rank of a match is then a count. Rows where a candidate's distance equals a match distance (or with non-finite
 distances) take the exact path: a stable sort of the row (ties keep gallery order). Memory is
 O(chunk_size x num_gallery); distances can be given as a matrix or computed chunk by chunk from features
 (the full matrix is then never built).
@@ -120,6 +120,43 @@ def _kept(protocol: str, same_identity: torch.Tensor, same_camera: Optional[torc
             'same_camera': same_camera}[protocol]
 
 
+def _count_at_most(values: torch.Tensor, x: torch.Tensor, cells_per_value: int = 8,
+                   max_steps: int = 8) -> torch.Tensor:
+    """``torch.searchsorted(values, x, right=True)`` (how many of the sorted finite ``values`` are ``<= x``),
+    by a uniform-grid lookup: ~2.5x faster for a few hundred values and millions of ``x`` (not NaN).
+
+    The range of ``values`` is cut into ``G = cells_per_value * len(values)`` equal cells and ``cell(v) =
+    clamp(floor((v - lo) * scale), 0, G - 1)`` is computed in the tensors' dtype. It is monotone in ``v``, so
+    every value of a lower cell than ``x``'s is ``< x`` and every value of a higher cell is ``> x``: the
+    count is the number of values below ``x``'s cell (a table) plus those of its own cell that are ``<= x``,
+    found in as many steps as the fullest cell holds values. Falls back to ``searchsorted`` when a cell
+    holds more than ``max_steps`` values (clustered or equal values) or the scale is not finite."""
+    num = len(values)
+    if num == 0:
+        return torch.zeros(x.shape, dtype=torch.long)
+    lo, hi = values[0], values[-1]
+    if not hi > lo:     # one distinct value
+        return (x >= lo).long() * num
+    cells = cells_per_value * num
+    scale = (cells - 1) / (hi - lo)
+    if not torch.isfinite(scale):
+        return torch.searchsorted(values, x, right=True)
+
+    def cell(v):
+        return torch.floor_((v - lo).mul_(scale)).clamp_(0, cells - 1).long()
+
+    value_cells = cell(values)
+    steps = int(torch.bincount(value_cells, minlength=cells).max())
+    if steps > max_steps:
+        return torch.searchsorted(values, x, right=True)
+    below = torch.searchsorted(value_cells, torch.arange(cells, dtype=torch.long))   # values of lower cells
+    padded = torch.cat([values, values.new_full((1,), float('nan'))])      # NaN <= x is never true: a stop
+    count = below.index_select(0, cell(x))      # index_select: ~5x faster than advanced indexing here
+    for _ in range(steps):
+        count += padded.index_select(0, count) <= x
+    return count
+
+
 def _ranks_by_counting(dist: torch.Tensor, rel_rows: torch.Tensor, rel_cols: torch.Tensor, kept_pairs=None,
                        dropped=None):
     """The ranks of :func:`_ranks_by_sorting` without sorting the row.
@@ -130,7 +167,7 @@ def _ranks_by_counting(dist: torch.Tensor, rel_rows: torch.Tensor, rel_cols: tor
     k-th match is the number of kept candidates below it. What the protocol removes is given either as a rule
     on candidate pairs (``kept_pairs(rows, cols)`` -> bool) or, when it is a few pairs per row (the Market
     rule's same-identity, same-camera images), as those pairs (``dropped = (rows, cols)``), whose counts are
-    subtracted. A candidate's count of same-row matches ``<= d`` comes from one ``searchsorted`` among all the
+    subtracted. A candidate's count of same-row matches ``<= d`` comes from one lookup among all the
     chunk's finite match distances and a table of per-row prefix counts over that sorted list. Rows where a
     kept distance equals a match distance (other than the match itself), where two matches are equal, or with
     a non-finite distance are returned in ``tied`` for the exact stable-sort path.
@@ -146,17 +183,16 @@ def _ranks_by_counting(dist: torch.Tensor, rel_rows: torch.Tensor, rel_cols: tor
     match_dist, _ = torch.sort(match_dist, dim=1, stable=True)
     last = match_dist.gather(1, (counts - 1).clamp(min=0)[:, None]).squeeze(1)
     last = torch.where(counts > 0, last, torch.full_like(last, -float('inf')))
-    candidate = dist <= last[:, None]
-    if kept_pairs is None:      # flat positions: one 1-D gather for the values
-        flat = candidate.view(-1).nonzero().squeeze(1)
-        rows, d = torch.div(flat, n, rounding_mode='floor'), dist.reshape(-1)[flat]
-    else:
-        rows, cols = candidate.nonzero(as_tuple=True)
-        kept = kept_pairs(rows, cols)
-        rows, cols = rows[kept], cols[kept]
-        d = dist[rows, cols]
+    # flat positions of the candidates: numpy's compare and flatnonzero are 1.4-3x faster than torch's on one
+    # CPU thread (measured); then one 1-D gather for the values
+    flat = torch.from_numpy(np.flatnonzero(dist.numpy() <= last.numpy()[:, None]))
+    rows = torch.div(flat, n, rounding_mode='floor')
+    if kept_pairs is not None:
+        kept = kept_pairs(rows, flat - rows * n)
+        rows, flat = rows[kept], flat[kept]
+    d = dist.reshape(-1).index_select(0, flat)
     # every finite match distance of the chunk in one sorted list; prefix[r, p] = row r's matches among its
-    # first p entries, so prefix[r, searchsorted(list, d, right)] = row r's matches <= d
+    # first p entries, so prefix[r, (entries <= d)] = row r's matches <= d
     finite_rel = torch.isfinite(rel_dist)
     values, order = torch.sort(rel_dist[finite_rel])
     prefix = torch.zeros(b, len(values) + 1, dtype=torch.int32)
@@ -168,8 +204,8 @@ def _ranks_by_counting(dist: torch.Tensor, rel_rows: torch.Tensor, rel_cols: tor
     def locate(r, v):
         """(rows, distances) -> (bucket = matches <= v, the distance equals its floor)"""
         # flat 1-D gathers (cheaper than 2-D advanced indexing)
-        k = prefix.view(-1)[r * prefix.shape[1] + torch.searchsorted(values, v, right=True)].long()
-        return k, floors.view(-1)[r * (width + 2) + k] == v
+        k = prefix.view(-1).index_select(0, r * prefix.shape[1] + _count_at_most(values, v)).long()
+        return k, floors.view(-1).index_select(0, r * (width + 2) + k) == v
 
     right, equal = locate(rows, d)
     hist = torch.bincount(rows * (width + 2) + right, minlength=b * (width + 2))
@@ -196,7 +232,7 @@ def _ranks_by_counting(dist: torch.Tensor, rel_rows: torch.Tensor, rel_cols: tor
 def evaluate_ranking(q_pids: ArrayLike, g_pids: ArrayLike, q_camids: Optional[ArrayLike] = None,
                      g_camids: Optional[ArrayLike] = None, *, distmat=None, query_feats=None,
                      gallery_feats=None, distance: str = 'euclidean', protocol: str = 'market',
-                     max_rank: int = 50, chunk_size: int = 32, warn_no_match: bool = True) -> RankResult:
+                     max_rank: int = 50, chunk_size: int = 64, warn_no_match: bool = True) -> RankResult:
     """CMC / mAP / mINP of a query set against a gallery.
 
     Args:

@@ -116,7 +116,7 @@ class ReIDMetric(BaseMetric):
     default_prefix = 'reid'
 
     def __init__(self, topk: Sequence[int] = (1, 5), distance: str = 'euclidean', protocol: Optional[str] = None,
-                 rerank=False, with_minp: bool = False, chunk_size: int = 32, collect_device: str = 'cpu',
+                 rerank=False, with_minp: bool = False, chunk_size: int = 64, collect_device: str = 'cpu',
                  prefix: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
         if distance not in DISTANCES:
