@@ -18,3 +18,4 @@ __all__ = ['DIRECTIONS', 'MovingDigits', 'render_clip', 'PackVideoInputs',
            'RandomCrop', 'Resize', 'RSPSampleFrames', 'SampleFrames', 'VideoDecode', 'VideoInit',
            'UntrimmedMovingDigits', 'VideoDataset', 'load_video_list', 'ArrayVideoReader', 'VideoDecodeError',
            'VideoReader']
+from .snippet_features import SnippetFeatureDataset  # noqa: F401

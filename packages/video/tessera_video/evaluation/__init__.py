@@ -1,0 +1,1 @@
+from .temporal_localization_metrics import DetectionMAPMetric, ProposalRecallMetric  # noqa: F401

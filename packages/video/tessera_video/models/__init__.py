@@ -5,3 +5,4 @@ from .layers import *  # noqa: F401,F403
 from .recognizers import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .selfsup import *  # noqa: F401,F403
+from .localizers import *  # noqa: F401,F403
