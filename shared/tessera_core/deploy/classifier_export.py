@@ -1,6 +1,7 @@
 """Export a classifier config + checkpoint to ONNX and check ONNX Runtime against PyTorch.
 
-The procedure behind ``mim run tessera-core export CONFIG CHECKPOINT --format onnx``:
+The procedure behind ``mim run tessera-core export CONFIG CHECKPOINT --format onnx`` (and, with
+``output='features'``, ``mim run tessera-reid export``: a re-ID model's embeddings instead of scores):
 
 1. build the model from the config and load the checkpoint through mmengine's loader (the
    safe loader that ``import tessera_core`` installs);
@@ -12,7 +13,9 @@ The procedure behind ``mim run tessera-core export CONFIG CHECKPOINT --format on
 4. run ONNX Runtime and the *unfolded* PyTorch model (its data preprocessor and
    ``mode='predict'``, as ``mim test`` runs it) on the real images of the config's test
    dataloader: the export passes when every score is within the tolerance (1e-4) and the top-1
-   class is the same on every image.
+   class is the same on every image. With ``output='features'`` the graph returns the model's
+   ``mode='tensor'`` embeddings, the reference is the ``pred_feature`` that ``mode='predict'``
+   attaches, and every feature must be within the tolerance (no arg-max check).
 """
 import copy
 import os.path as osp
@@ -37,6 +40,7 @@ class ExportReport:
     """What :func:`export_classifier` did; ``passed`` is the check's verdict."""
     path: str
     opset: int
+    output: str
     input_shape: Tuple[int, ...]
     dynamic_batch: bool
     switched: List[Tuple[str, str]] = field(default_factory=list)
@@ -59,11 +63,17 @@ def build_classifier(cfg: Config, checkpoint: Optional[str]) -> torch.nn.Module:
     return model.eval()
 
 
-def torch_scores(model: torch.nn.Module, image: torch.Tensor, data_samples) -> torch.Tensor:
-    """Scores (N, K) of the PyTorch path ``mim test`` runs: data preprocessor, then ``mode='predict'``."""
+# output kind -> the data-sample field ``mode='predict'`` fills with it
+OUTPUT_FIELDS = {'scores': 'pred_score', 'features': 'pred_feature'}
+
+
+def torch_scores(model: torch.nn.Module, image: torch.Tensor, data_samples,
+                 field: str = 'pred_score') -> torch.Tensor:
+    """Scores (N, K) (or the data samples' ``field``, e.g. embeddings ``pred_feature`` (N, C)) of the
+    PyTorch path ``mim test`` runs: data preprocessor, then ``mode='predict'``."""
     data = model.data_preprocessor(dict(inputs=list(image), data_samples=list(data_samples) or None), False)
     predictions = model(data['inputs'], data['data_samples'], mode='predict')
-    return torch.stack([p.pred_score for p in predictions])
+    return torch.stack([p.get(field) for p in predictions])
 
 
 def _batch_independent(session, images: torch.Tensor, tolerance: float) -> bool:
@@ -78,7 +88,7 @@ def _batch_independent(session, images: torch.Tensor, tolerance: float) -> bool:
 
 def export_classifier(config, checkpoint: Optional[str], out: str, shape: Optional[Sequence[int]] = None,
                       num_images: Optional[int] = None, opset: int = DEFAULT_OPSET, tolerance: float = 1e-4,
-                      log: Callable[[str], None] = print) -> ExportReport:
+                      output: str = 'scores', log: Callable[[str], None] = print) -> ExportReport:
     """Export ``config`` + ``checkpoint`` to ``out`` (ONNX) and check it on the test images.
 
     Args:
@@ -89,7 +99,9 @@ def export_classifier(config, checkpoint: Optional[str], out: str, shape: Option
             Test images are resized to (H, W) when it differs; C must match.
         num_images (int, optional): Check on the first ``num_images`` test images (None: all).
         opset (int): ONNX opset.
-        tolerance (float): Largest allowed |ORT - PyTorch| of a score.
+        tolerance (float): Largest allowed |ORT - PyTorch| of a score (or feature).
+        output (str): ``'scores'`` (softmax class scores, top-1 checked) or ``'features'`` (the
+            ``mode='tensor'`` embeddings of a model whose ``predict`` attaches ``pred_feature``).
         log: Progress printer.
 
     Returns:
@@ -98,13 +110,17 @@ def export_classifier(config, checkpoint: Optional[str], out: str, shape: Option
     Raises:
         UnexportableLayerError: A layer cannot be expressed in ONNX (named in the message).
         ImportError: onnx / onnxruntime missing (names ``pip install 'tessera-core[deploy]'``).
-        ValueError: ``shape`` has a different number of channels than the test images.
+        ValueError: ``shape`` has a different number of channels than the test images, or ``output``
+            is unknown.
     """
+    if output not in OUTPUT_FIELDS:
+        raise ValueError(f'invalid output {output!r}; valid: {sorted(OUTPUT_FIELDS)}')
+    field = OUTPUT_FIELDS[output]
     cfg = config if isinstance(config, Config) else Config.fromfile(config)
     model = build_classifier(cfg, checkpoint)
     deployed = copy.deepcopy(model)
     switched = switch_to_deploy(deployed)
-    graph = ClassifierInferenceGraph(deployed).eval()
+    graph = ClassifierInferenceGraph(deployed, softmax=output == 'scores').eval()
 
     loader = build_test_loader(cfg)
     dataset = type(loader.dataset).__name__
@@ -126,7 +142,7 @@ def export_classifier(config, checkpoint: Optional[str], out: str, shape: Option
     folded = ', '.join(f'{path or "<model>"} ({name})' for path, name in switched)
     log(f'switch_to_deploy(): {folded or "no module has one"}')
     try:
-        export_onnx(graph, (first_images[:1],), out, dynamic_batch=True, opset=opset)
+        export_onnx(graph, (first_images[:1],), out, output_names=(output,), dynamic_batch=True, opset=opset)
         session = ort_session(out)
         dynamic = first_images.size(0) < 2 or _batch_independent(session, first_images, tolerance)
         why = 'the exported graph depends on the batch size (e.g. per-sample kernels as one grouped conv)'
@@ -134,10 +150,11 @@ def export_classifier(config, checkpoint: Optional[str], out: str, shape: Option
         dynamic, why = False, f'no export with a dynamic batch axis ({error})'
     if not dynamic:
         log(f'{why}: exporting with a fixed batch of 1')
-        export_onnx(graph, (first_images[:1],), out, dynamic_batch=False, opset=opset)
+        export_onnx(graph, (first_images[:1],), out, output_names=(output,), dynamic_batch=False, opset=opset)
         session = ort_session(out)
-    log(f'exported {out} (opset {opset}): image (N, {channels}, {height}, {width}) float pixels -> scores '
-        f'(N, K) softmax; batch axis {"dynamic" if dynamic else "fixed to 1"}')
+    what = 'scores (N, K) softmax' if output == 'scores' else 'embeddings (N, C)'
+    log(f'exported {out} (opset {opset}): image (N, {channels}, {height}, {width}) float pixels -> {what}; '
+        f'batch axis {"dynamic" if dynamic else "fixed to 1"}')
 
     def run_ort(image):
         if dynamic:
@@ -146,7 +163,9 @@ def export_classifier(config, checkpoint: Optional[str], out: str, shape: Option
 
     log(f'checking ONNX Runtime against PyTorch on the test images of {dataset} '
         f'({num_images if num_images is not None else "all"}) ...')
-    comparison = compare_scores(run_ort, lambda image, samples: torch_scores(model, image, samples),
-                                raw_test_batches(loader, num_images=num_images, size=size), tolerance)
-    return ExportReport(path=osp.abspath(out), opset=opset, input_shape=input_shape, dynamic_batch=dynamic,
+    comparison = compare_scores(run_ort, lambda image, samples: torch_scores(model, image, samples, field),
+                                raw_test_batches(loader, num_images=num_images, size=size), tolerance,
+                                check_top1=output == 'scores')
+    return ExportReport(path=osp.abspath(out), opset=opset, output=output, input_shape=input_shape,
+                        dynamic_batch=dynamic,
                         switched=switched, dataset=dataset, comparison=comparison)

@@ -61,7 +61,8 @@ class ScoreComparison:
 
     ``max_abs_diff`` is over every score of every image; ``top1_same`` counts images whose
     arg-max agrees; ``correct_torch`` / ``correct_ort`` count arg-max hits of the labels
-    (when labels were given).
+    (when labels were given). With ``check_top1=False`` (outputs that are embeddings, not class
+    scores) only ``max_abs_diff`` decides and no arg-max is reported.
     """
     images: int = 0
     max_abs_diff: float = 0.0
@@ -70,14 +71,19 @@ class ScoreComparison:
     correct_ort: int = 0
     labelled: int = 0
     tolerance: float = 1e-4
+    check_top1: bool = True
 
     @property
     def passed(self) -> bool:
-        return self.images > 0 and self.max_abs_diff <= self.tolerance and self.top1_same == self.images
+        top1 = self.top1_same == self.images or not self.check_top1
+        return self.images > 0 and self.max_abs_diff <= self.tolerance and top1
 
     def summary(self) -> str:
         text = (f'{self.images} images: max |ORT - PyTorch| = {self.max_abs_diff:.3g} (tolerance '
-                f'{self.tolerance:g}), top-1 identical on {self.top1_same}/{self.images}')
+                f'{self.tolerance:g})')
+        if not self.check_top1:
+            return text
+        text += f', top-1 identical on {self.top1_same}/{self.images}'
         if self.labelled:
             text += (f'; top-1 accuracy PyTorch {100 * self.correct_torch / self.labelled:.2f} %, '
                      f'ONNX Runtime {100 * self.correct_ort / self.labelled:.2f} %')
@@ -87,7 +93,7 @@ class ScoreComparison:
 def compare_scores(run_ort: Callable[[torch.Tensor], np.ndarray],
                    run_torch: Callable[[torch.Tensor, object], torch.Tensor],
                    batches: Iterable[Tuple[torch.Tensor, object, Optional[torch.Tensor]]],
-                   tolerance: float = 1e-4) -> ScoreComparison:
+                   tolerance: float = 1e-4, check_top1: bool = True) -> ScoreComparison:
     """Compare ORT and PyTorch batch by batch.
 
     Args:
@@ -95,8 +101,9 @@ def compare_scores(run_ort: Callable[[torch.Tensor], np.ndarray],
         run_torch: (image, extra) -> scores (N, K) tensor, the reference.
         batches: ``(image (N, C, H, W), extra passed to run_torch, labels (N,) or None)``.
         tolerance (float): Largest allowed absolute difference of a score.
+        check_top1 (bool): Whether the outputs are class scores whose arg-max must agree.
     """
-    result = ScoreComparison(tolerance=tolerance)
+    result = ScoreComparison(tolerance=tolerance, check_top1=check_top1)
     for image, extra, labels in batches:
         ours = torch.from_numpy(np.asarray(run_ort(image), dtype=np.float32))
         with torch.no_grad():
@@ -105,6 +112,8 @@ def compare_scores(run_ort: Callable[[torch.Tensor], np.ndarray],
             raise ValueError(f'ONNX Runtime gave scores of shape {tuple(ours.shape)}, PyTorch {tuple(ref.shape)}')
         result.images += ref.size(0)
         result.max_abs_diff = max(result.max_abs_diff, (ours - ref).abs().max().item())
+        if not check_top1:
+            continue
         top_ours, top_ref = ours.argmax(1), ref.argmax(1)
         result.top1_same += int((top_ours == top_ref).sum())
         if labels is not None:

@@ -35,10 +35,10 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def resolve_config(path: str) -> str:
-    """A config path as given, or inside the installed tessera-core (``mim run`` style):
+def resolve_config(path: str, package: str = None) -> str:
+    """A config path as given, or inside an installed package (default tessera-core; ``mim run`` style):
     ``ghostnet/x.py`` relative to its configs, ``configs/ghostnet/x.py`` relative to the package."""
-    package = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    package = package or osp.dirname(osp.dirname(osp.abspath(__file__)))
     candidates = [path, osp.join(package, 'configs', path), osp.join(package, path)]
     for candidate in candidates:
         if osp.isfile(candidate):
@@ -46,10 +46,12 @@ def resolve_config(path: str) -> str:
     raise FileNotFoundError(f'config not found: {path} (looked in: {", ".join(candidates)})')
 
 
-def main(argv=None) -> int:
+def main(argv=None, package: str = None, output: str = 'scores') -> int:
+    """The command; ``package`` (the folder of a task package) resolves its configs, ``output`` is
+    ``'scores'`` (classifiers) or ``'features'`` (embedding models, e.g. ``mim run tessera-reid export``)."""
     args = parse_args(argv)
     from tessera_core.deploy import DEFAULT_OPSET, UnexportableLayerError, export_classifier
-    cfg = Config.fromfile(resolve_config(args.config))
+    cfg = Config.fromfile(resolve_config(args.config, package))
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     if args.trust_checkpoint or cfg.get('trust_checkpoint', False):
@@ -59,7 +61,7 @@ def main(argv=None) -> int:
     out = args.out or f'{osp.splitext(args.checkpoint)[0]}.onnx'
     try:
         report = export_classifier(cfg, args.checkpoint, out, shape=args.shape, num_images=args.num_images,
-                                   opset=args.opset or DEFAULT_OPSET, tolerance=args.tolerance,
+                                   opset=args.opset or DEFAULT_OPSET, tolerance=args.tolerance, output=output,
                                    log=lambda msg: print(msg, flush=True))
     except (UnexportableLayerError, ImportError) as error:
         print(f'error: {error}', file=sys.stderr)
