@@ -6,6 +6,8 @@ Detectors, necks, heads, assigners and losses come from mmdet (resolved unprefix
 components here.
 """
 from .dense_heads import *  # noqa: F401,F403
+from .detectors import *  # noqa: F401,F403
 from .layers import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
+from .roi_heads import *  # noqa: F401,F403
 from .task_modules import *  # noqa: F401,F403

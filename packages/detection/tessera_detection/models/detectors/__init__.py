@@ -1,0 +1,4 @@
+"""Detectors of tessera-detection."""
+from .cpn import CPN
+
+__all__ = ['CPN']
