@@ -232,3 +232,31 @@ def test_localizer_label_is_the_mean_class_of_the_snippets_inside():
     sample = dict(snippet_centers=centers, cls_scores=scores)
     labels = TALMR._label(np.array([[0.3, 0.7, 1.0], [0.7, 1.1, 1.0], [0.95, 0.98, 1.0]]), sample)
     assert labels.tolist() == [1, 0, 0]   # [0.4, 0.6] -> 1; [0.8, 1.0] -> 0; none inside -> nearest (1.0) -> 0
+
+
+# ---------------------------------------------------------------- proposal evaluation (PEM)
+def test_pem_features_sample_the_expanded_proposal():
+    from tessera_video.models.localizers.proposal_evaluation import pem_features
+    centers = np.arange(11, dtype=float)               # positions at 0 .. 10 s
+    ramp = centers / 10.0                              # linear curves: interpolation is exact
+    feats = pem_features(ramp, 2 * ramp, 1 - ramp, centers, np.array([[2.0, 7.0, 0.5]]))
+    points = np.linspace(1.0, 8.0, 32)                 # [2 - 0.2 * 5, 7 + 0.2 * 5]
+    np.testing.assert_allclose(feats[0], np.concatenate([points / 10, points / 5, 1 - points / 10]), rtol=1e-6)
+    clipped = pem_features(ramp, ramp, ramp, centers, np.array([[0.0, 10.0, 0.5]]))
+    assert clipped[0, 0] == pytest.approx(0.001) and clipped[0, 31] == pytest.approx(0.999)   # [0.01, 9.99]
+
+
+def test_pem_targets_network_and_training():
+    from tessera_video.models.localizers.proposal_evaluation import (ProposalEvaluationMLP, proposal_max_iou,
+                                                                     train_pem)
+    ious = proposal_max_iou(np.array([[0, 10, 1], [20, 25, 1], [40, 50, 1]]), np.array([[0, 5], [20, 30]]))
+    np.testing.assert_allclose(ious, [0.5, 0.5, 0])
+    net = ProposalEvaluationMLP()
+    assert [m.out_features for m in net.net if isinstance(m, torch.nn.Linear)] == [96, 48, 1]
+    rng = np.random.RandomState(0)
+    x = rng.rand(1024, 96).astype(np.float32)
+    y = x[:, :32].mean(1)                               # a learnable target in (0, 1)
+    before = float(((net(torch.as_tensor(x)) - torch.as_tensor(y)) ** 2).mean())
+    trained = train_pem(x, y, epochs=40, lr=1e-2, model=net)
+    after = float(((trained(torch.as_tensor(x)) - torch.as_tensor(y)) ** 2).mean())
+    assert after < 0.5 * before
