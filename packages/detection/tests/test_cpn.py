@@ -277,3 +277,33 @@ def test_detector_requires_the_cpn_head():
     with pytest.raises(TypeError, match='CPNHead'):
         CPN(backbone=backbone, neck=None,
             bbox_head=dict(type='CornerHead', num_classes=3, in_channels=8, num_feat_levels=1))
+
+
+def test_stage_two_ablations(monkeypatch):
+    """test_cfg.stage2: 'binary_only' keeps the survivors with their corner scores, 'corner_only' every proposal;
+    stage2_detach stops the classifiers' gradient at the neck."""
+    tl, br, _, _ = _hand_heatmaps()
+    tl3, br3 = torch.zeros(1, 3, 16, 16), torch.zeros(1, 3, 16, 16)
+    tl3[:, :2], br3[:, :2] = tl, br
+    logit = lambda p: torch.log(p / (1 - p))  # noqa: E731
+    meta = dict(batch_input_shape=(64, 64), img_shape=(64, 64), scale_factor=(1.0, 1.0))
+    off = torch.zeros(2, 16, 16)
+    got = {}
+    for mode in ('binary_only', 'corner_only'):
+        head = CPNHead(num_classes=3, in_channels=8, num_corners=5, test_cfg={**TEST_CFG, 'stage2': mode}).eval()
+        monkeypatch.setattr(head.binary_classifier, 'forward',
+                            lambda feat, rois: logit(torch.tensor([0.9, 0.1, 0.5, 0.25]))[:, None])
+        res = head._predict_single(logit(tl3.clamp(1e-6, 1 - 1e-6)), logit(br3.clamp(1e-6, 1 - 1e-6)), off, off,
+                                   None, None, meta, rescale=False, with_nms=False)
+        got[mode] = sorted(round(v, 4) for v in res.scores.tolist())
+    assert got['binary_only'] == [0.65, 0.75, 0.9]           # Aa, Bc, Cd; Ac rejected
+    assert got['corner_only'] == [0.65, 0.7, 0.75, 0.9]      # all four
+    head = _head(stage2_detach=True)
+    feats, gts, metas = _batch(head)
+    feats = (feats[0].requires_grad_(),)
+    losses = head.loss_by_feat(*head(feats), gts, metas)
+    (losses['loss_binary'] + losses['loss_class']).backward()
+    assert feats[0].grad is None or feats[0].grad.abs().sum() == 0
+    with pytest.raises(ValueError, match='stage2'):
+        bad = CPNHead(num_classes=3, in_channels=8, num_corners=5, test_cfg={**TEST_CFG, 'stage2': 'none'}).eval()
+        bad._predict_single(tl3, br3, off, off, None, None, meta, rescale=False, with_nms=False)

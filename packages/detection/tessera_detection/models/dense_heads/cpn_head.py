@@ -130,7 +130,11 @@ class CPNHead(CornerHead):
         train_cfg (dict): ``assigner`` and ``sampler`` of the proposals (official ``MaxIoUAssigner`` 0.7 / 0.7 /
             min 0.5, ``RandomSampler`` num 4900, pos_fraction 1, ground truths added).
         test_cfg (dict): ``num_dets`` (best combined scores kept before NMS, official 1000), ``max_per_img``,
-            ``nms`` (mmdet's, e.g. soft-NMS as CornerNet's).
+            ``nms`` (mmdet's, e.g. soft-NMS as CornerNet's); ``stage2`` (ablations at test time, not in the
+            paper): ``'full'`` (default), ``'binary_only'`` (rejection, then the corner score), ``'corner_only'``
+            (every proposal, scored by its corners, i.e. no stage two).
+        stage2_detach (bool): ablation (not in the paper): the classifiers read a detached map, so their losses
+            train only themselves, not the backbone and neck.
     """
 
     def __init__(self, num_classes: int, in_channels: int, num_feat_levels: int = 1, num_corners: int = 70,
@@ -140,7 +144,7 @@ class CPNHead(CornerHead):
                  loss_binary: ConfigType = dict(type='GaussianFocalLoss', alpha=2.0, gamma=4.0, loss_weight=1.0),
                  loss_class: ConfigType = dict(type='GaussianFocalLoss', alpha=2.0, gamma=4.0, loss_weight=1.0),
                  train_cfg: Optional[ConfigType] = None, test_cfg: Optional[ConfigType] = None,
-                 **kwargs) -> None:
+                 stage2_detach: bool = False, **kwargs) -> None:
         if kwargs.pop('corner_emb_channels', 0):
             raise ValueError('CPNHead: CPN groups corners without embeddings; corner_emb_channels must be 0')
         if kwargs.get('loss_embedding') is not None:
@@ -155,6 +159,7 @@ class CPNHead(CornerHead):
                          train_cfg=train_cfg, test_cfg=test_cfg, **kwargs)
         self.num_corners, self.local_maximum_kernel = num_corners, local_maximum_kernel
         self.reject_thr, self.allow_equal_corners = reject_thr, allow_equal_corners
+        self.stage2_detach = stage2_detach
         common = dict(in_channels=in_channels, roi_size=roi_size, sampling_ratio=sampling_ratio,
                       norm_cfg=stage2_norm_cfg)
         self.binary_classifier = CPNProposalClassifier(feat_channels=binary_channels, num_outputs=1, **common)
@@ -195,6 +200,8 @@ class CPNHead(CornerHead):
             raise ValueError(f'CPNHead: {self.num_feat_levels} feature levels expected, got {len(feats)}')
         outs = super().forward(feats)
         last = feats[self.num_feat_levels - 1]
+        if self.stage2_detach:  # ablation: the classifiers' losses do not reach the backbone
+            last = last.detach()
         return (*outs, [self.binary_classifier.feature_map(last)], [self.class_classifier.feature_map(last)])
 
     def _strides(self, heat: Tensor, img_meta: dict) -> Tuple[float, float]:
@@ -273,14 +280,22 @@ class CPNHead(CornerHead):
                         binary_feat: Tensor, class_feat: Tensor, img_meta: dict, rescale: bool,
                         with_nms: bool) -> InstanceData:
         cfg = self.test_cfg
+        mode = cfg.get('stage2', 'full')
+        if mode not in ('full', 'binary_only', 'corner_only'):
+            raise ValueError(f"CPNHead: test_cfg.stage2 must be 'full', 'binary_only' or 'corner_only', got {mode!r}")
         prop = self.proposals(tl_heat, br_heat)[0]
         rois = bbox2roi([prop.cell_boxes])
-        binary_prob = self.binary_classifier(binary_feat, rois).sigmoid()[:, 0]
-        keep = binary_prob >= self.reject_thr
-        prop, binary_prob = prop[keep], binary_prob[keep]
-        class_prob = self.class_classifier(class_feat, rois[keep]).sigmoid()
-        own_class = class_prob.gather(1, prop.labels[:, None])[:, 0] if len(prop) else class_prob.new_zeros(0)
-        scores = combine_cpn_scores(prop.corner_scores, own_class)
+        if mode == 'corner_only':
+            keep = prop.corner_scores >= 0
+        else:
+            keep = self.binary_classifier(binary_feat, rois).sigmoid()[:, 0] >= self.reject_thr
+        prop = prop[keep]
+        if mode == 'full':
+            class_prob = self.class_classifier(class_feat, rois[keep]).sigmoid()
+            own_class = class_prob.gather(1, prop.labels[:, None])[:, 0] if len(prop) else class_prob.new_zeros(0)
+            scores = combine_cpn_scores(prop.corner_scores, own_class)
+        else:
+            scores = prop.corner_scores
 
         # boxes: corner cells + offsets, in pixels (CornerHead's _decode_heatmap without embeddings)
         sx, sy = self._strides(tl_heat, img_meta)
