@@ -73,3 +73,10 @@ def test_camera_based_bn_is_refused_naming_why(tmp_path, capsys):
     assert reid_export.main([CBN, str(tmp_path / 'absent.pth')]) == 2
     err = capsys.readouterr().err
     assert 'CBNReIDModel' in err and 'camera id' in err
+
+
+def test_checkpoint_of_another_model_is_named_not_a_traceback(tmp_path, capsys):
+    fanet = _checkpoint_with_moved_batchnorms(FANET, tmp_path / 'fanet.pth')
+    assert reid_export.main([BNNECK, fanet, '--out', str(tmp_path / 'm.onnx')]) == 2
+    err = capsys.readouterr().err
+    assert f'checkpoint {fanet} does not fit the model of the config (ReIDModel)' in err and 'size mismatch' in err

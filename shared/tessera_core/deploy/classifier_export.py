@@ -53,13 +53,19 @@ class ExportReport:
 
 
 def build_classifier(cfg: Config, checkpoint: Optional[str]) -> torch.nn.Module:
-    """The config's model in eval mode, with the checkpoint's weights when given (strict)."""
+    """The config's model in eval mode, with the checkpoint's weights when given (strict; a checkpoint that
+    does not fit raises ``ValueError`` naming the file and the first mismatches)."""
     from tessera_core.registry import MODELS
     # Under a task package's default scope mmengine imports ``<scope>.registry`` and builds from it.
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'tessera_core')):
         model = MODELS.build(cfg.model)
     if checkpoint is not None:
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=True, logger='silent')
+        try:
+            load_checkpoint(model, checkpoint, map_location='cpu', strict=True, logger='silent')
+        except RuntimeError as error:   # strict loading: missing / unexpected keys, shape mismatches
+            lines = [line for line in str(error).splitlines() if line.strip()]
+            raise ValueError(f'checkpoint {checkpoint} does not fit the model of the config '
+                             f'({cfg.model.get("type")}): ' + ' | '.join(line[:200] for line in lines[:3])) from error
     return model.eval()
 
 

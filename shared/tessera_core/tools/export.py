@@ -3,8 +3,8 @@
 BatchNorms are folded (``switch_to_deploy()``), the inference path (raw image -> softmax
 scores) is exported, and ONNX Runtime is checked against PyTorch on the config's real test
 images (max |diff| <= --tolerance and identical top-1 on every image). Exit status: 0 when the
-check passes, 1 when it fails, 2 when the model cannot be exported (the message names the layer)
-or onnx / onnxruntime are missing.
+check passes, 1 when it fails, 2 when the model cannot be exported (the message names the layer),
+the checkpoint does not fit the config's model, or onnx / onnxruntime are missing.
 """
 import argparse
 import os
@@ -63,7 +63,7 @@ def main(argv=None, package: str = None, output: str = 'scores') -> int:
         report = export_classifier(cfg, args.checkpoint, out, shape=args.shape, num_images=args.num_images,
                                    opset=args.opset or DEFAULT_OPSET, tolerance=args.tolerance, output=output,
                                    log=lambda msg: print(msg, flush=True))
-    except (UnexportableLayerError, ImportError) as error:
+    except (UnexportableLayerError, ImportError, ValueError) as error:
         print(f'error: {error}', file=sys.stderr)
         return 2
     verdict = 'PASSED' if report.passed else 'FAILED'
