@@ -48,7 +48,8 @@ def build(vocab, args):
     torch.manual_seed(args.seed)
     return LaBERT(image_backbone=BACKBONE, tokenizer=WordTokenizer(vocab=vocab, context_length=256),
                   bert=dict(hidden_size=args.width, num_layers=args.layers, num_heads=4, dropout=0.1),
-                  length_bins='stamps', steps=args.steps, grid_size=36, skip_out_of_bins=True)
+                  length_bins='stamps', steps=args.steps, grid_size=36, skip_out_of_bins=True,
+                  eos_decay=args.eos_decay if len(args.eos_decay) > 1 else args.eos_decay[0])
 
 
 class Sample(dict):
@@ -145,7 +146,8 @@ def evaluate(args):
                      {k: v['ms_per_caption'] for k, v in out['levels'].items()})
     out['autoregressive'] = ar
     print('autoregressive baseline:', ar)
-    with open(osp.join(args.work_dir, 'results.json'), 'w') as f:
+    out['eos_decay'] = list(model.eos_decay)
+    with open(osp.join(args.work_dir, args.results), 'w') as f:
         json.dump(out, f, indent=1)
 
 
@@ -225,6 +227,10 @@ def main():
     p.add_argument('--num-test', type=int, default=200)
     p.add_argument('--show', type=int, default=4)
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--eos-decay', type=float, nargs='+', default=[1.0],
+                   help='per-level [EOS] penalty at decoding (one value, or one per level; official COCO: '
+                        '1.0 0.88 0.95 1.0)')
+    p.add_argument('--results', default='results.json', help='file name of the eval results in --work-dir')
     args = p.parse_args()
     torch.set_num_threads(int(os.environ.get('OMP_NUM_THREADS', '1')))
     if args.phase in ('train', 'all'):
