@@ -15,8 +15,9 @@ peaks over all classes (official ``k = 70``) give ``k^2`` pairs, and a pair is a
 
     class(tl) == class(br),   x_tl < x_br,   y_tl < y_br          (on the heatmap grid; ``<=`` in the official code)
 
-with the corner score ``s_c = (s_tl + s_br) / 2``. All of them are kept, at most ``k^2 = 4900`` per image, in
-training (official sampler ``num=4900``) and at test time. Stage two is
+with the corner score ``s_c = (s_tl + s_br) / 2``. There are at most ``k^2 = 4900`` per image; all are scored at
+test time, and in training the sampler keeps all positives and fills its budget with random negatives, weighted
+to estimate the loss over all of them (official budget 4900, i.e. every proposal; 512 in the digit-canvas config). Stage two is
 :mod:`~tessera_detection.models.roi_heads.cpn_proposal_classifier`: the binary classifier (its loss on every
 sampled proposal) rejects proposals with ``s_b < tau = 0.2``, the multi-class classifier scores the rest, and a
 detection scores ``(s_c + 0.5) (s_r[k] + 0.5) - 0.25``; the 1000 best go to mmdet's soft-NMS (as CornerNet's),
