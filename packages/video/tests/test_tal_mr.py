@@ -68,7 +68,7 @@ def test_inter_consistency_hand_computed_and_gradients():
     s = t([0, 0, 0, 0, 0, 0, 0], grad=True)
     e = t([0, 0, 0, 0, 1, 0, 0.5], grad=True)
     start_term, end_term = inter_consistency_loss(a, s, e)
-    assert float(start_term) == pytest.approx(1 / 7) and float(end_term) == pytest.approx(0.5 / 7)
+    assert start_term.item() == pytest.approx(1 / 7) and end_term.item() == pytest.approx(0.5 / 7)
     (start_term + end_term).backward()
     assert s.grad[0, 1] == pytest.approx(-1 / 7)   # the missing start at the rise is pulled up
     assert e.grad[0, 6] == pytest.approx(1 / 7)    # the spurious end is pushed down
