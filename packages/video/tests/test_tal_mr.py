@@ -260,3 +260,11 @@ def test_pem_targets_network_and_training():
     trained = train_pem(x, y, epochs=40, lr=1e-2, model=net)
     after = float(((trained(torch.as_tensor(x)) - torch.as_tensor(y)) ** 2).mean())
     assert after < 0.5 * before
+
+
+def test_snippet_features_refuse_a_missing_encoder_checkpoint(tmp_path):
+    from tessera_video.datasets.snippet_features import SnippetFeatureDataset
+    missing = str(tmp_path / 'c3d' / 'epoch_2.pth')
+    with pytest.raises(FileNotFoundError, match=f'{missing} does not exist.*configs/tal_mr/README.md'):
+        SnippetFeatureDataset(videos=dict(type='UntrimmedMovingDigits'), recognizer=dict(type='Recognizer3D'),
+                              checkpoint=missing)
