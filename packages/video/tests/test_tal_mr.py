@@ -79,7 +79,7 @@ def test_inter_consistency_gradient_flattens_an_unsupported_rise():
     a = t([0.2, 0.6], grad=True)   # delta = [0.4, 0.4] (last repeated); no start predicted
     zeros = t([0.0, 0.0])
     start_term, end_term = inter_consistency_loss(a, zeros, zeros)
-    assert float(start_term) == pytest.approx(0.4) and float(end_term) == 0
+    assert start_term.item() == pytest.approx(0.4) and end_term.item() == 0
     start_term.backward()
     assert a.grad[0].tolist() == pytest.approx([-1.0, 1.0])
 
@@ -256,9 +256,9 @@ def test_pem_targets_network_and_training():
     rng = np.random.RandomState(0)
     x = rng.rand(1024, 96).astype(np.float32)
     y = x[:, :32].mean(1)                               # a learnable target in (0, 1)
-    before = float(((net(torch.as_tensor(x)) - torch.as_tensor(y)) ** 2).mean())
+    before = ((net(torch.as_tensor(x)) - torch.as_tensor(y)) ** 2).mean().item()
     trained = train_pem(x, y, epochs=40, lr=1e-2, model=net)
-    after = float(((trained(torch.as_tensor(x)) - torch.as_tensor(y)) ** 2).mean())
+    after = ((trained(torch.as_tensor(x)) - torch.as_tensor(y)) ** 2).mean().item()
     assert after < 0.5 * before
 
 
