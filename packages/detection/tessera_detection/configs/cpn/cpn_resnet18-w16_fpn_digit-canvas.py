@@ -1,9 +1,9 @@
 # CPN (Corner Proposal Network, arXiv:2007.13816) on the CornerNet baseline
 # ../cornernet/cornernet_resnet18-w16_fpn_digit-canvas.py: same backbone (tessera_core.ResNet-18, 16 base
-# channels, from scratch), FPN P2 (stride 4, 32x32 maps on the 128 px canvases), corner pooling, heatmap and
+# channels, from scratch), FPN P3 (stride 8, 16x16 maps on the 128 px canvases), corner pooling, heatmap and
 # offset layers and losses, data, AdamW and 600-iteration schedule. The associative embeddings are replaced
-# by CPN's corner-pair proposals and its two RoIAlign classifiers, at the official settings (CPNDet HG-52
-# config). See README.md for what is official and what differs.
+# by CPN's corner-pair proposals and its two RoIAlign classifiers, at the official settings (CPNDet's configs;
+# RoIAlign sampling ratio 1 as its HG-104 / DLA-34). See README.md for what is official and what differs.
 _base_ = ['../cornernet/cornernet_resnet18-w16_fpn_digit-canvas.py']
 
 model = dict(
