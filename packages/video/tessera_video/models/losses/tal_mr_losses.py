@@ -101,7 +101,8 @@ def intra_consistency_loss(prob: torch.Tensor, gt: torch.Tensor, mask: Optional[
 def inter_consistency_loss(action: torch.Tensor, start: torch.Tensor, end: torch.Tensor
                            ) -> Tuple[torch.Tensor, torch.Tensor]:
     """InterC: ``(mean |relu(delta) - s|, mean |relu(-delta) - e|)`` with ``delta`` the forward difference of the
-    action curve (its last difference repeated at the last position), over all (N, T) positions as in the official code (no mask).
+    action curve (its last difference repeated at the last position), over all (N, T) positions as in the
+    official code (no mask).
 
     Args:
         action, start, end (Tensor): (N, T) probabilities, T >= 2.
