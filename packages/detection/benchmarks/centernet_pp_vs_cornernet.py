@@ -127,7 +127,8 @@ def evaluate(config: str, checkpoint: str, verification: bool = True, score_thr:
                                 bbox=[b[0], b[1], b[2] - b[0], b[3] - b[1]], area=(b[2] - b[0]) * (b[3] - b[1])))
             p = ds.pred_instances
             for b, s, lab in zip(p.bboxes.tolist(), p.scores.tolist(), p.labels.tolist()):
-                dets.append(dict(image_id=img_id, category_id=lab, score=s, bbox=[b[0], b[1], b[2] - b[0], b[3] - b[1]]))
+                dets.append(dict(image_id=img_id, category_id=lab, score=s,
+                                 bbox=[b[0], b[1], b[2] - b[0], b[3] - b[1]]))
             false = is_false(p.bboxes, p.labels, gb, gl)
             conf = p.scores >= score_thr
             n_all += len(false)
