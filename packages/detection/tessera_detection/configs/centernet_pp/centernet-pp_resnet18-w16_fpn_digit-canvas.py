@@ -1,5 +1,5 @@
 # CenterNet++ (keypoint triplets, arXiv:2204.08394) on the CornerNet baseline of
-# ../cornernet/cornernet_resnet18-w16_fpn_digit-canvas.py: same backbone, FPN, level (stride 4), corner
+# ../cornernet/cornernet_resnet18-w16_fpn_digit-canvas.py: same backbone, FPN, level (P3, stride 8), corner
 # branches, losses, data, optimiser, 600-iteration schedule and soft-NMS; the head adds cascade corner pooling,
 # the center keypoint branch (center pooling, heatmap, offset) and the central-region verification.
 # See README.md for what is official and what differs.
