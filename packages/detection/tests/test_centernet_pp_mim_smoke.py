@@ -4,7 +4,7 @@ import re
 
 from tessera_core.testing import run_mim
 
-from test_cornernet_mim_smoke import ENV, small_opts
+from digit_canvas_mim import ENV, small_opts
 
 CONFIG = 'centernet-pp_resnet18-w16_fpn_digit-canvas.py'
 

@@ -4,20 +4,9 @@ import re
 
 from tessera_core.testing import run_mim
 
+from digit_canvas_mim import ENV, small_opts
+
 CONFIG = 'cornernet_resnet18-w16_fpn_digit-canvas.py'
-ENV = {'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1'}  # see configs/digit_canvas/README.md
-
-
-def small_opts(data_root, iters=12):
-    opts = [f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
-            f'default_hooks.checkpoint.interval={iters}', 'default_hooks.logger.interval=4',
-            'train_dataloader.batch_size=4', 'val_dataloader.batch_size=4', 'test_dataloader.batch_size=4',
-            'param_scheduler.0.end=4', 'param_scheduler.1.begin=4', f'param_scheduler.1.end={iters}',
-            f'param_scheduler.1.T_max={iters - 4}']
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        opts += [f'{loader}.dataset.data_root={data_root}', f'{loader}.dataset.generator.num_train=24',
-                 f'{loader}.dataset.generator.num_val=8']
-    return opts
 
 
 def test_mim_train_cornernet_logs_corner_losses_and_evaluates(tmp_path):

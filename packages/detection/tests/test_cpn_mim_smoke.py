@@ -3,22 +3,15 @@ import re
 
 from tessera_core.testing import run_mim
 
+from digit_canvas_mim import ENV, small_opts
+
 CONFIG = 'cpn_resnet18-w16_fpn_digit-canvas.py'
-ENV = {'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1'}  # see configs/digit_canvas/README.md
 
 
 def test_mim_train_cpn_logs_proposals_and_evaluates(tmp_path):
-    data_root = tmp_path / 'canvases'
-    opts = ['train_cfg.max_iters=12', 'train_cfg.val_interval=12', 'default_hooks.checkpoint.interval=12',
-            'default_hooks.logger.interval=4', 'train_dataloader.batch_size=4', 'val_dataloader.batch_size=4',
-            'param_scheduler.0.end=4', 'param_scheduler.1.begin=4', 'param_scheduler.1.end=12',
-            'param_scheduler.1.T_max=8',
-            # after 12 iterations the binary classifier still sits near its 0.1 prior: a lower tau lets
-            # proposals through to the multi-class classifier and the metric
-            'model.bbox_head.reject_thr=0.05']
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        opts += [f'{loader}.dataset.data_root={data_root}', f'{loader}.dataset.generator.num_train=24',
-                 f'{loader}.dataset.generator.num_val=8']
+    # after 12 iterations the binary classifier still sits near its 0.1 prior: a lower tau lets
+    # proposals through to the multi-class classifier and the metric
+    opts = small_opts(tmp_path / 'canvases') + ['model.bbox_head.reject_thr=0.05']
     out = run_mim(['train', 'tessera-detection', CONFIG, '--work-dir', str(tmp_path / 'work'),
                    '--cfg-options', *opts], env=ENV).stdout
     lines = re.findall(r'Iter\(train\) \[\s*(\d+)/12\].*', out)
