@@ -23,10 +23,10 @@ Vectorisation: queries are processed ``chunk_size`` at a time. No row is sorted:
 (looked up in the gallery grouped by identity, a few per query) are sorted, only the gallery distances not
 above its largest match distance (the *candidates*: about 9 % of a Market-1501-sized problem) can precede a
 match, and each candidate is located among the chunk's match distances (a uniform-grid lookup, exactly
-``searchsorted``); the kept rank of a match is then a count. Rows where a candidate's distance equals a match distance (or with non-finite
-distances) take the exact path: a stable sort of the row (ties keep gallery order). Memory is
-O(chunk_size x num_gallery); distances can be given as a matrix or computed chunk by chunk from features
-(the full matrix is then never built).
+``searchsorted``); the kept rank of a match is then a count. Rows where a candidate's distance equals a match
+distance (or with non-finite distances) take the exact path: a stable sort of the row (ties keep gallery
+order). Memory is O(chunk_size x num_gallery); distances can be given as a matrix or computed chunk by chunk
+from features (the full matrix is then never built).
 """
 import warnings
 from dataclasses import dataclass, field
@@ -185,7 +185,7 @@ def _ranks_by_counting(dist: torch.Tensor, rel_rows: torch.Tensor, rel_cols: tor
     last = torch.where(counts > 0, last, torch.full_like(last, -float('inf')))
     # flat positions of the candidates: numpy's compare and flatnonzero are 1.4-3x faster than torch's on one
     # CPU thread (measured); then one 1-D gather for the values
-    flat = torch.from_numpy(np.flatnonzero(dist.numpy() <= last.numpy()[:, None]))
+    flat = torch.from_numpy(np.flatnonzero(dist.detach().numpy() <= last.detach().numpy()[:, None]))
     rows = torch.div(flat, n, rounding_mode='floor')
     if kept_pairs is not None:
         kept = kept_pairs(rows, flat - rows * n)
