@@ -85,7 +85,9 @@ class _PoolModule(BaseModule):
         self.relu = nn.ReLU(inplace=True)
 
     def pooled(self, x: Tensor) -> Tensor:
-        raise NotImplementedError
+        """The pooled sum of the two direction branches, (N, feat_channels, H, W): defined by each subclass
+        (``CenterPool``, ``CascadeCornerPool``); this base holds only the shared tail."""
+        raise NotImplementedError(f'{type(self).__name__} must define pooled()')
 
     def forward(self, x: Tensor) -> Tensor:
         """(N, in_channels, H, W) -> (N, out_channels, H, W)."""
