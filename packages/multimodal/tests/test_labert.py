@@ -67,6 +67,34 @@ def test_mask_predict_eos_decay_applies_from_low():
     assert out[0].tolist() == [EOS, EOS, 1, 1]
 
 
+def test_eos_penalty_is_official_cumprod_flip():
+    # official inference.py: (ones(high - low + 1) * d).cumprod(-1).flip(-1) on positions low-1 .. high-1
+    from tessera_multimodal.models.labert.mask_predict import eos_penalty
+    f = eos_penalty(24, 11, 0.88)  # stamps L2 = 12-24: 13 positions
+    assert f.shape == (13,)
+    assert torch.allclose(f, torch.tensor([0.88 ** (13 - j) for j in range(13)]))
+    assert f[0].item() == pytest.approx(0.88 ** 13) and f[-1].item() == pytest.approx(0.88)
+    assert (eos_penalty(5, 2, 1.0) == 1).all()
+    with pytest.raises(ValueError, match='no position'):
+        eos_penalty(5, 5, 0.9)
+
+
+def test_mask_predict_eos_penalty_strongest_at_the_bin_start():
+    # P(eos) 0.6 vs a word 0.5 everywhere; decay 0.9 from position 2 of 4: factors 0.81, 0.9.
+    # 0.6 * 0.81 = 0.486 < 0.5 -> word at position 2; 0.6 * 0.9 = 0.54 -> [EOS] at position 3.
+    # (A constant factor 0.9 would keep [EOS] at both.)
+    L, V, MASK, EOS = 4, 5, 4, 2
+
+    def predict(ids):
+        p = torch.zeros(ids.size(0), L, V)
+        p[:, :, EOS] = 0.6
+        p[:, :, 1] = 0.5
+        return p
+
+    out = mask_predict(predict, 2, L, 3, MASK, eos_id=EOS, eos_from=2, eos_decay=0.9)
+    assert out.tolist() == [[EOS, EOS, 1, EOS]] * 2
+
+
 def test_decoding_has_exactly_the_requested_length_per_level():
     m = small_labert(steps=[2, 3, 4])
     x = torch.randn(2, 1, 28, 28)

@@ -11,8 +11,11 @@ Mask-predict decoding at a fixed length ``L`` with ``T`` steps (``T`` forward pa
    re-masked positions; then, as the official code, every confidence becomes the mean of
    its old value and the probability of the newly predicted token at that position.
 
-The official code also scales the [EOS] probability at positions ``>= low - 1`` by a
-per-level ``eos_decay`` (1.0, 0.88, 0.95, 1.0 on COCO) before taking the argmax.
+The official code also scales the [EOS] probability at positions ``low - 1 .. high - 1`` by a
+per-level penalty before taking the argmax (``inference.py``: ``eos_penalizer``): with
+``d = eos_decay`` (1.0, 0.88, 0.95, 1.0 on COCO) and ``n = high - low + 1`` penalised positions,
+position ``low - 1 + j`` gets the factor ``d ** (n - j)`` (``ones(n) * d``, cumulative product,
+flipped): strongest at the first position of the bin, ``d`` at the last (:func:`eos_penalty`).
 
 Shapes: ``predict(ids (B, L)) -> probs (B, L, V)``; returns ids (B, L).
 """
@@ -26,6 +29,16 @@ def num_remask(length: int, step: int, steps: int) -> int:
     return max(1, int(length * (1.0 - step / steps)))
 
 
+def eos_penalty(length: int, eos_from: int, eos_decay: float) -> torch.Tensor:
+    """Factors (length - eos_from,) on P([EOS]) at positions ``eos_from .. length - 1``:
+    ``eos_decay ** (n - j)`` for ``j = 0 .. n - 1``, ``n = length - eos_from`` (official
+    ``eos_penalizer = (ones(n) * d).cumprod(-1).flip(-1)``)."""
+    n = length - eos_from
+    if n < 1:
+        raise ValueError(f'eos_from={eos_from} leaves no position of the {length} to penalise')
+    return torch.full((n,), float(eos_decay)).cumprod(0).flip(0)
+
+
 def mask_predict(predict: Callable[[torch.Tensor], torch.Tensor], batch_size: int, length: int, steps: int,
                  mask_id: int, device=None, eos_id: Optional[int] = None, eos_from: Optional[int] = None,
                  eos_decay: float = 1.0, history: Optional[List[torch.Tensor]] = None) -> torch.Tensor:
@@ -35,18 +48,23 @@ def mask_predict(predict: Callable[[torch.Tensor], torch.Tensor], batch_size: in
         predict: ids (B, L) -> probabilities (B, L, V).
         steps (int): Number of forward passes T >= 1.
         eos_id, eos_from, eos_decay: multiply ``P(eos)`` at positions ``>= eos_from`` by
-            ``eos_decay`` (official per-level EOS penalty; 1.0 disables it).
+            :func:`eos_penalty` (``eos_decay ** (length - position)``, the official per-level
+            EOS penalty; 1.0 disables it).
         history (list, optional): if given, receives the (B, L) bool re-mask of every
             refinement step (for inspection/tests).
     """
     if steps < 1:
         raise ValueError(f'mask-predict needs steps >= 1, got {steps}')
 
+    penalty = None
+    if eos_id is not None and eos_decay != 1.0 and eos_from is not None:
+        penalty = eos_penalty(length, eos_from, eos_decay)
+
     def probs_of(ids):
         p = predict(ids)
-        if eos_id is not None and eos_decay != 1.0 and eos_from is not None:
+        if penalty is not None:
             p = p.clone()
-            p[:, eos_from:, eos_id] *= eos_decay
+            p[:, eos_from:, eos_id] *= penalty.to(device=p.device, dtype=p.dtype)
         return p.max(-1)
 
     ids = torch.full((batch_size, length), mask_id, dtype=torch.long, device=device)
