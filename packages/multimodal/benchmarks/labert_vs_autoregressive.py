@@ -13,8 +13,15 @@ between levels.
     python benchmarks/labert_vs_autoregressive.py --phase train_ar --work-dir work_dirs/labert_bench
     python benchmarks/labert_vs_autoregressive.py --phase eval --work-dir work_dirs/labert_bench
 
-Lengths count ``WordTokenizer.split`` tokens (words and punctuation).
+Lengths count ``WordTokenizer.split`` tokens (words and punctuation). Also reported per level: the
+length precision on the test images that have a reference caption in the level's bin (StampScenes
+ties caption length to the scene: a one-object scene has no caption of 25+ tokens, so level 3 asks
+for a length never seen with such an image), CIDEr after the official post-processing that collapses
+repeated words (``inference.py``), and a training-batch diagnosis (``diagnose``): the share of the
+weighted loss on [EOS] targets, masked-token accuracy on words / [EOS], and the length a single
+fully-masked pass gives per level.
 """
+import re
 import argparse
 import json
 import os
@@ -97,6 +104,56 @@ def score(preds, refs):
     return 100 * cider, 100 * bleu[3]
 
 
+def collapse_repeats(text):
+    """Official post-processing (``inference.py``): a word repeated back to back is kept once."""
+    return re.sub(r'\b(\w+)( \1\b)+', r'\1', text)
+
+
+def diagnose(model, n=256, seed=1):
+    """On ``n`` training scenes (one caption each, fixed seed), per length level: the share of the
+    weighted loss carried by [EOS] targets, masked-token accuracy on word / [EOS] targets (the
+    training masks), and the first-[EOS] position of one fully-masked pass at the caption's own level
+    vs its true length (does the level alone fix the length?)."""
+    imgs, caps = load('train')
+    g = torch.Generator().manual_seed(seed)
+    idx = torch.randint(len(imgs), (n,), generator=g).tolist()
+    torch.manual_seed(seed)
+    captions, keep = model._captions_for_training([Sample(captions=caps[i]) for i in idx])
+    x = norm(imgs[[idx[i] for i in keep]])
+    targets, levels = model.encode_targets(captions)
+    eos = model.ids.eos_id
+    out = {}
+    with torch.no_grad():
+        image = model.image_tokens(x)
+        masked = model.random_masks(targets, generator=g)
+        logits = model.logits(image, targets.masked_fill(masked, model.ids.mask_id), levels)
+        full = model.logits(image, targets.masked_fill(targets != model.ids.pad_id, model.ids.mask_id), levels)
+    for k, (lo, hi) in enumerate(model.levels.bins, 1):
+        sel = levels == k
+        if not sel.any():
+            continue
+        m = masked[sel]
+        lg, tg = logits[sel][m], targets[sel][m]
+        logp = lg.log_softmax(-1)
+        V = lg.size(-1)
+        s = model.label_smoothing
+        true = torch.full_like(logp, s / (V - 1)).scatter_(1, tg.unsqueeze(1), 1 - s)
+        per = -(true * logp).sum(-1) * model.class_weight[tg]
+        is_eos = tg == eos
+        acc = lg.argmax(-1) == tg
+        true_len = (targets[sel] != eos).logical_and(targets[sel] != model.ids.pad_id).sum(1).float()
+        pred = full[sel, :hi].argmax(-1)
+        first_eos = torch.where((pred == eos).any(1), (pred == eos).float().argmax(1), torch.tensor(hi)).float()
+        out[f'L{k}'] = dict(captions=int(sel.sum()), true_len=round(float(true_len.mean()), 1),
+                            eos_target_share=round(100 * float(is_eos.float().mean()), 1),
+                            eos_loss_share=round(100 * float(per[is_eos].sum() / per.sum()), 1),
+                            word_acc=round(100 * float(acc[~is_eos].float().mean()), 1),
+                            eos_acc=round(100 * float(acc[is_eos].float().mean()), 1) if is_eos.any() else None,
+                            one_pass_len=round(float(first_eos.mean()), 1),
+                            one_pass_in_bin=round(100 * float(((first_eos >= lo) & (first_eos <= hi)).float().mean()), 1))
+    return out
+
+
 def evaluate(args):
     from tessera_core.engine import safe_load
     ck = safe_load(osp.join(args.work_dir, 'labert.pth'), map_location='cpu')
@@ -117,7 +174,11 @@ def evaluate(args):
     print('pairwise distance of level embeddings:',
           {f'L{a}-L{b}': round(float((typ[a] - typ[b]).norm()), 3)
            for a in range(1, K + 1) for b in range(a + 1, K + 1)})
-    out = dict(n_test=n, levels={}, bins=model.levels.bins, train_seconds=ck['train_seconds'])
+    out = dict(n_test=n, levels={}, bins=model.levels.bins, train_seconds=ck['train_seconds'],
+               iters=ck['args']['iters'])
+    out['diagnosis'] = diagnose(model)
+    print('training-batch diagnosis per level:', json.dumps(out['diagnosis']), flush=True)
+    ref_lens = [[len(WordTokenizer.split(r)) for r in rs] for rs in refs]
     preds = {}
     with torch.no_grad():
         image = torch.cat([model.image_tokens(x[i:i + 50]) for i in range(0, n, 50)])
@@ -129,10 +190,18 @@ def evaluate(args):
             preds[k] = [model.ids.decode(r) for r in ids]
             lens = np.array([len(WordTokenizer.split(p)) for p in preds[k]])
             cider, b4 = score(preds[k], refs)
+            cider_c, _ = score([collapse_repeats(p) for p in preds[k]], refs)
+            inbin = (lens >= lo) & (lens <= hi)
+            has = np.array([any(lo <= r <= hi for r in rl) for rl in ref_lens])
             out['levels'][f'L{k}'] = dict(bin=[lo, hi], steps=model.steps[k - 1], CIDEr=round(float(cider), 2),
                                           BLEU4=round(float(b4), 2),
-                                          length_precision=round(100 * float(((lens >= lo) & (lens <= hi)).mean()), 1),
+                                          CIDEr_collapsed=round(float(cider_c), 2),
+                                          length_precision=round(100 * float(inbin.mean()), 1),
                                           mean_len=round(float(lens.mean()), 1),
+                                          images_with_ref_in_bin=round(100 * float(has.mean()), 1),
+                                          length_precision_ref_in_bin=round(100 * float(inbin[has].mean()), 1),
+                                          length_precision_no_ref_in_bin=round(100 * float(inbin[~has].mean()), 1)
+                                          if (~has).any() else None,
                                           ms_per_caption=round(1000 * dt, 2))
             print(f'L{k} {out["levels"][f"L{k}"]}', flush=True)
     diff = {f'L{a}!=L{b}': round(100 * float(np.mean([preds[a][i] != preds[b][i] for i in range(n)])), 1)
@@ -206,9 +275,11 @@ def ar_baseline(args, bins, refs, x, labert_ms):
     preds = [model.tokenizer.decode(r) for b in ids for r in b]
     lens = np.array([len(WordTokenizer.split(p)) for p in preds])
     cider, b4 = score(preds, refs)
+    cider_c, _ = score([collapse_repeats(p) for p in preds], refs)
     dist = {f'L{k}': round(100 * float(((lens >= lo) & (lens <= hi)).mean()), 1)
             for k, (lo, hi) in enumerate(bins, 1)}
-    return dict(CIDEr=round(float(cider), 2), BLEU4=round(float(b4), 2), mean_len=round(float(lens.mean()), 1),
+    return dict(CIDEr=round(float(cider), 2), BLEU4=round(float(b4), 2), CIDEr_collapsed=round(float(cider_c), 2),
+                mean_len=round(float(lens.mean()), 1),
                 length_distribution_over_bins=dist, ms_per_caption=round(1000 * dt, 2),
                 latency_ratio_AR_over_LaBERT={k: round(1000 * dt / v, 2) for k, v in labert_ms.items()},
                 examples=preds[:args.show])
