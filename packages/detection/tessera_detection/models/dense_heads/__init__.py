@@ -7,3 +7,5 @@ __all__ = ['MALRetinaHead', 'RotatedRetinaHead']
 __all__ += ['CPNHead']
 from .centernet_pp_head import CenterNetPPHead  # noqa: E402
 __all__ += ['CenterNetPPHead']
+from .pycenternet_head import PyCenterNetHead  # noqa: E402
+__all__ += ['PyCenterNetHead']
