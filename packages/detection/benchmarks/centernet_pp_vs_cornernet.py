@@ -29,6 +29,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from _checkpoint_model import load_detector
+
 
 def log_losses(path: str, keys=('det_loss', 'ct_det_loss', 'off_loss', 'ct_off_loss', 'pull_loss', 'push_loss')):
     rows = []
@@ -86,19 +88,9 @@ def coco_eval(images, gts, dets, iou_thrs=None):
 @torch.no_grad()
 def evaluate(config: str, checkpoint: str, verification: bool = True, score_thr: float = 0.3,
              area_thr: float = None):
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-    from mmengine.runner import load_checkpoint
+    from tessera_detection.registry import DATASETS
 
-    import tessera_core  # noqa: F401 (safe checkpoint loading)
-    import tessera_core.models  # noqa: F401 (tessera_core.ResNet)
-    from tessera_detection.registry import DATASETS, MODELS
-
-    cfg = Config.fromfile(config)
-    init_default_scope('tessera_detection')
-    model = MODELS.build(cfg.model)
-    load_checkpoint(model, checkpoint, map_location='cpu')
-    model.eval()
+    cfg, model = load_detector(config, checkpoint)
     head = model.bbox_head
     is_pp = hasattr(head, 'verification_counts')
     if is_pp:

@@ -14,48 +14,24 @@ Usage (from the repository root)::
     python packages/detection/benchmarks/cpn_mechanism.py --config CONFIG --checkpoints A.pth [B.pth ...]
 """
 import argparse
-import re
-from pathlib import Path
 
 import torch
+
+from _checkpoint_model import load_detector, val_with_ground_truth
+from _train_logs import print_log_table
 
 KEYS = ('cpn_proposals', 'cpn_pos_share', 'cpn_rejected', 'cpn_to_class', 'loss_binary', 'loss_class',
         'det_loss')
 
 
-def log_curves(path: str, every: int = 100) -> None:
-    print(f'# {path}')
-    print('| iter | ' + ' | '.join(KEYS) + ' |')
-    print('|---' * (len(KEYS) + 1) + '|')
-    for line in Path(path).read_text().splitlines():
-        m = re.search(r'Iter\(train\) \[\s*(\d+)/\d+\]', line)
-        if not m or (int(m.group(1)) % every and int(m.group(1)) != 20):
-            continue
-        vals = [re.search(rf'{k}: ([\d.]+)', line) for k in KEYS]
-        print(f'| {m.group(1)} | ' + ' | '.join(v.group(1) if v else '-' for v in vals) + ' |')
-
-
 @torch.no_grad()
 def rejection_stats(config: str, checkpoint: str) -> dict:
     from mmdet.structures.bbox import bbox2roi, bbox_overlaps
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-    from mmengine.runner import load_checkpoint
-
-    import tessera_core.models  # noqa: F401 (tessera_core.ResNet)
     from tessera_detection.models.dense_heads.cpn_head import gt_cell_boxes
-    from tessera_detection.registry import DATASETS, MODELS
 
-    cfg = Config.fromfile(config)
-    init_default_scope('tessera_detection')
-    model = MODELS.build(cfg.model)
-    load_checkpoint(model, checkpoint, map_location='cpu')
-    model.eval()
+    cfg, model = load_detector(config, checkpoint)
     head = model.bbox_head
-    val = cfg.val_dataloader.dataset
-    val.pipeline = cfg.train_pipeline  # ground-truth instances packed as in training
-    val.test_mode = False
-    dataset = DATASETS.build(val)
+    dataset = val_with_ground_truth(cfg)
     n = dict(imgs=0, props=0, rejected=0, true=0, true_rej=0, false=0, false_rej=0, gt=0,
              rec70=0, rec70_after=0, rec50=0, rec50_after=0)
     for i in range(0, len(dataset), 16):
@@ -105,7 +81,7 @@ def main() -> None:
     parser.add_argument('--checkpoints', nargs='*', default=[])
     args = parser.parse_args()
     for path in args.logs:
-        log_curves(path)
+        print_log_table(path, KEYS, also=(20,))
     if args.checkpoints:
         if not args.config:
             parser.error('--checkpoints needs --config')

@@ -14,47 +14,23 @@ Usage (from the repository root)::
     python packages/detection/benchmarks/mal_mechanism.py --config CONFIG --checkpoints A.pth B.pth
 """
 import argparse
-import re
-from pathlib import Path
 
 import torch
+
+from _checkpoint_model import load_detector, val_with_ground_truth
+from _train_logs import print_log_table
 
 KEYS = ('mal_bag_k', 'mal_depress_ratio', 'mal_sel_not_maxiou', 'mal_sel_depressed', 'mal_sel_conf')
 
 
-def log_curves(path: str, every: int = 100) -> None:
-    print(f'# {path}')
-    print('| iter | ' + ' | '.join(KEYS) + ' |')
-    print('|---' * (len(KEYS) + 1) + '|')
-    for line in Path(path).read_text().splitlines():
-        m = re.search(r'Iter\(train\) \[\s*(\d+)/\d+\]', line)
-        if not m or int(m.group(1)) % every:
-            continue
-        vals = [re.search(rf'{k}: ([\d.]+)', line) for k in KEYS]
-        print(f'| {m.group(1)} | ' + ' | '.join(v.group(1) if v else '-' for v in vals) + ' |')
-
-
 @torch.no_grad()
 def depression_effect(config: str, checkpoint: str, ratio: float = 0.5, thr: float = 0.5) -> dict:
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-    from mmengine.runner import load_checkpoint
-
     from tessera_detection.models.dense_heads.mal_retina_head import build_anchor_bags
     from tessera_detection.models.layers import depress_features
-    from tessera_detection.registry import DATASETS, MODELS
-    import tessera_core.models  # noqa: F401 (tessera_core.ResNet)
 
-    cfg = Config.fromfile(config)
-    init_default_scope('tessera_detection')
-    model = MODELS.build(cfg.model)
-    load_checkpoint(model, checkpoint, map_location='cpu')
-    model.eval()
+    cfg, model = load_detector(config, checkpoint)
     head = model.bbox_head
-    val = cfg.val_dataloader.dataset
-    val.pipeline = cfg.train_pipeline  # gt instances packed as in training
-    val.test_mode = False
-    dataset = DATASETS.build(val)
+    dataset = val_with_ground_truth(cfg)
     rows = {'max_psi': [], 'max_psi_depressed': [], 'n_confident': [], 'n_confident_depressed': [],
             'argmax_moved': [], 'sel_not_maxiou': []}
     for i in range(0, len(dataset), 16):
@@ -97,7 +73,7 @@ def main():
     p.add_argument('--ratio', type=float, default=0.5)
     args = p.parse_args()
     for log in args.logs:
-        log_curves(log)
+        print_log_table(log, KEYS)
     if args.checkpoints:
         if not args.config:
             p.error('--checkpoints needs --config (a MALRetinaHead config)')
