@@ -1,5 +1,6 @@
 from .darts_search_classifier import DARTSSearchClassifier  # noqa: F401
 from .gold_nas_classifier import GoldNASClassifier  # noqa: F401
+from .la_darts_classifier import LADARTSClassifier  # noqa: F401
 from .darts_network import AuxiliaryHeadCIFAR, Cell, DARTSNetwork, drop_path
 from .heads import AuxiliaryClsHead
 from .operations import OPS, PRIMITIVES, DilConv, FactorizedReduce, ReLUConvBN, SepConv, Zero, build_op
