@@ -49,6 +49,20 @@ def test_point_set_box_is_read_from_its_first_two_points():
     assert first_two_points_bbox(pts).flatten().tolist() == [2., 1., 4., 3.]
     xy = torch.tensor([2., 1., 4., 3.] + [-100.] * 14).view(1, 18)
     assert first_two_points_bbox(xy, y_first=False).flatten().tolist() == [2., 1., 4., 3.]
+    # swapped points: the official reading gives an inverted box, the ordered one (used) a valid box
+    swapped = torch.tensor([4., 3., 2., 1.] + [0.] * 14).view(1, 18)
+    assert first_two_points_bbox(swapped, y_first=False, ordered=False).flatten().tolist() == [4., 3., 2., 1.]
+    assert first_two_points_bbox(swapped, y_first=False).flatten().tolist() == [2., 1., 4., 3.]
+
+
+def test_giou_of_an_inverted_box_is_unbounded_so_boxes_are_ordered():
+    """Why the boxes are ordered: mmdet's GIoU loss of an inverted box falls below 0 without bound."""
+    from mmdet.models.losses import GIoULoss
+    gt = torch.tensor([[0., 0., 10., 10.]])
+    inverted = torch.tensor([[1000., 1000., -1000., -1000.]])
+    assert GIoULoss(loss_weight=1.0)(inverted, gt) < -1000
+    pts = torch.tensor([1000., 1000., -1000., -1000.] + [0.] * 14).view(1, 18)
+    assert GIoULoss(loss_weight=1.0)(first_two_points_bbox(pts, y_first=False), gt) >= 0
 
 
 # ---------------------------------------------------------------------------------- scale assignment
