@@ -1,7 +1,8 @@
 # End-to-end fine-tuning of any pretrained 'micro' ViT (MAE's protocol, arXiv:2111.06377 Appendix A.1,
 # official main_finetune.py, shortened): the encoder is loaded from a pre-training checkpoint (keys
-# backbone.*; MAE and SdAE students alike) and trained with a linear head on the mean patch token
-# (the official default global_pool), stochastic depth 0.1, label smoothing 0.1, AdamW (lr 5e-4 =
+# backbone.*; MAE and SdAE students alike) and trained with a linear head on the mean of the
+# final-normed patch tokens (the official default global_pool averages the un-normed tokens and then
+# applies a new LayerNorm; README), stochastic depth 0.1, label smoothing 0.1, AdamW (lr 5e-4 =
 # base lr 1e-3 x 128 / 256, betas (0.9, 0.999), weight decay 0.05, none on norms, biases and the
 # class token), one warm-up epoch then cosine; 5 epochs on the same 10,000 Fashion-MNIST training
 # images as the pre-training, tested on the 10,000 test images. Not used: the official layer-wise lr
