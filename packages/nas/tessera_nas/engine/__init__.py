@@ -1,4 +1,5 @@
 from .hooks import DropPathProbHook
+from .hooks.cars_evolution_hook import CARSEvolutionHook  # noqa: F401
 from .hooks.genotype_hook import GenotypeHook  # noqa: F401
 from .hooks.gold_nas_pruning_hook import GoldNASPruningHook  # noqa: F401
 from .gold_nas_pruner import GoldNASPruner  # noqa: F401
