@@ -33,7 +33,7 @@ model = dict(
     warmup_epochs=0,
     latency_predictor=dict(hidden=(64, 64), holdout=100, split_seed=0, steps=3000, lr=3e-3, weight_decay=1e-5,
                            seed=0),
-    latency_lambda=0.5,
+    latency_lambda=0.1,
     latency_form='linear',
 )
 max_epochs = 20
