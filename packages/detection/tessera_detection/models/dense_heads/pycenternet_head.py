@@ -366,12 +366,14 @@ class PyCenterNetHead(RepPointsHead):
         hm_in = torch.cat([hm_score, hm_offset], dim=1)
         outs = {}
         for c in ('tl', 'br'):
-            pts_init = getattr(self, f'{c}_pts_init_out')(self.relu(getattr(self, f'{c}_pts_init_conv')(feats[f'{c}_reg'])))
+            pts_init = getattr(self, f'{c}_pts_init_out')(
+                self.relu(getattr(self, f'{c}_pts_init_conv')(feats[f'{c}_reg'])))
             pts_grad_mul = (1 - self.gradient_mul) * pts_init.detach() + self.gradient_mul * pts_init
             dcn_offset = pts_grad_mul - dcn_base_offset
             cls_in = torch.cat([feats[f'{c}_cls'], hm_in], dim=1)
             reg_in = torch.cat([feats[f'{c}_reg'], hm_in], dim=1)
-            outs[f'{c}_cls'] = getattr(self, f'{c}_cls_out')(self.relu(getattr(self, f'{c}_cls_conv')(cls_in, dcn_offset)))
+            outs[f'{c}_cls'] = getattr(self, f'{c}_cls_out')(
+                self.relu(getattr(self, f'{c}_cls_conv')(cls_in, dcn_offset)))
             outs[f'{c}_refine'] = getattr(self, f'{c}_pts_refine_out')(
                 self.relu(getattr(self, f'{c}_pts_refine_conv')(reg_in, dcn_offset)))
             outs[f'{c}_init'] = pts_init
@@ -459,7 +461,8 @@ class PyCenterNetHead(RepPointsHead):
                 per_lvl = []
                 for lvl in range(len(self.point_strides)):
                     shift = first_two_points_bbox(init[lvl].detach()) * self.point_strides[lvl]
-                    per_lvl.append(torch.cat([center[lvl][:, :2]] * 2, 1) + shift[i_img].permute(1, 2, 0).reshape(-1, 4))
+                    base = torch.cat([center[lvl][:, :2]] * 2, 1)
+                    per_lvl.append(base + shift[i_img].permute(1, 2, 0).reshape(-1, 4))
                 boxes.append(per_lvl)
             t_refine = self.get_targets(boxes, valid, gts, batch_img_metas, batch_gt_instances_ignore,
                                         stage='refine')
@@ -535,8 +538,8 @@ class PyCenterNetHead(RepPointsHead):
         points = self.prior_generator.grid_priors(featmap_sizes, device=tl_cls_scores[0].device)
         results = []
         for i, meta in enumerate(batch_img_metas):
-            per_lvl = [(tl_cls_scores[l][i], br_cls_scores[l][i], tl_pts_refine[l][i], br_pts_refine[l][i])
-                       for l in range(len(featmap_sizes))]
+            per_lvl = [(tl_cls_scores[j][i], br_cls_scores[j][i], tl_pts_refine[j][i], br_pts_refine[j][i])
+                       for j in range(len(featmap_sizes))]
             results.append(self._predict_single(per_lvl, [h[i] for h in hm_scores], [o[i] for o in hm_offsets],
                                                 points, meta, cfg, rescale))
         return results
