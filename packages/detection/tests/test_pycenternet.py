@@ -322,3 +322,23 @@ def test_cascade_and_center_pool_options_build_and_run():
     head = _head(corner_pool='cascade', center_pool=True)
     outs = head([torch.randn(1, 32, s, s) for s in (16, 8, 4)])
     assert outs[6][0].shape == (1, 3, 16, 16) and math.isfinite(float(outs[6][0].sum()))
+
+
+def test_refine_stage_runs_atss_per_level():
+    """Refine targets: mmdet's ATSS with the per-level counts of the proposals (top 9 per level), which mmdet's
+    RepPointsHead does not pass; the same call with one merged level would choose other positives."""
+    from mmdet.models.task_modules.assigners import ATSSAssigner
+    head = _head()
+    sizes = [(16, 16), (8, 8), (4, 4)]
+    points, valid = head.get_points(sizes, [_meta(128)], 'cpu')
+    boxes = [[torch.cat([p[:, :2] - 2 * p[:, 2:3], p[:, :2] + 2 * p[:, 2:3]], 1) for p in points[0]]]
+    flat = torch.cat(boxes[0])
+    gt = InstanceData(bboxes=torch.tensor([[30., 26., 78., 70.]]), labels=torch.tensor([2]))
+    labels, _, bbox_gt, _, weights, _ = head.get_targets([list(boxes[0])], valid, [gt], [_meta(128)],
+                                                         stage='refine')
+    got = torch.cat([w[0, :, 0] for w in weights]) > 0
+    ref = ATSSAssigner(topk=9).assign(InstanceData(priors=flat), [256, 64, 16], gt)
+    assert got.tolist() == (ref.gt_inds > 0).tolist() and got.sum() > 0
+    merged = ATSSAssigner(topk=9).assign(InstanceData(priors=flat), [336], gt)
+    assert (merged.gt_inds > 0).tolist() != got.tolist()
+    assert torch.cat([lab[0] for lab in labels])[got].eq(2).all()
