@@ -67,3 +67,9 @@ def test_dafl_then_noise_baseline_then_probe_through_mim(tmp_path):
     counts = re.search(r'trained generator: teacher classes \[([\d, ]+)\]', out)
     assert counts and sum(int(c) for c in counts.group(1).split(',')) == 64
     assert 'initial generator' in out and png.stat().st_size > 0
+    # the fresh initialisation of --compare-init is the same on every call (seeded before the model is built)
+    again = run_mim(['run', 'tessera-compression', 'dafl_samples',
+                     str(package_config_path('tessera_compression', 'dafl/' + config)), str(work / 'epoch_1.pth'),
+                     '--num', '64', '--batch', '32', '--compare-init', '--teacher-ckpt', teacher]).stdout
+    initial = [re.search(r'initial generator: .*', o).group(0) for o in (out, again)]
+    assert initial[0] == initial[1]

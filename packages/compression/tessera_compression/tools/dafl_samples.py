@@ -7,7 +7,8 @@ Builds the ``DAFL`` model of CONFIG (teacher from its config + checkpoint), load
 (``generator.*`` of CHECKPOINT), draws ``--num`` images (generator in train mode, as during training) and
 prints the teacher's class histogram on them, the entropy of that histogram (log K when balanced), the
 mean of the teacher's top softmax probability and the teacher's mean absolute feature; ``--compare-init``
-prints the same for the generator before training (its initialisation, same seed). ``--png`` writes an
+prints the same for a freshly initialised generator (torch seed 0, the same on every call; not the run's
+own starting weights, which depend on its training seed). ``--png`` writes an
 8 x 8 grid of generated images, a column of each row per teacher class where available.
 """
 import argparse
@@ -88,10 +89,12 @@ def main(argv=None):
     if args.teacher_ckpt:
         cfg.model.teacher_ckpt = args.teacher_ckpt
     with DefaultScope.overwrite_default_scope('tessera_compression'):
+        # Seeded before the build: PyTorch's default layer init runs in the constructors, so the "initial
+        # generator" of --compare-init is the same fresh initialisation on every call.
+        torch.manual_seed(0)
         model = MODELS.build(cfg.model)
         if not hasattr(model, 'generator'):
             raise TypeError(f'{args.config}: model {type(model).__name__} has no generator')
-        torch.manual_seed(0)
         model.init_weights()
         if args.compare_init:
             _, _, init = probe(model, args.num, args.batch, args.seed)
