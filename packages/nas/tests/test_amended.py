@@ -2,12 +2,14 @@
 autograd on a tiny supernet, and the Amended-DARTS search config end to end through mim."""
 import copy
 import json
+import os.path as osp
 
 import pytest
 import torch
 from mmengine.logging import MessageHub
 from tessera_core.testing import run_mim
 
+from tessera_nas.benchmarks import space
 from tessera_nas.engine import DARTSOptimWrapperConstructor
 
 # the smooth stand-in supernet (tanh / softplus / average pooling: central differences of its
@@ -74,3 +76,26 @@ def test_amended_search_through_mim(tmp_path):
     run_mim(['test', 'tessera-nas', CONFIG, '--checkpoint', str(work / 'epoch_1.pth'), '--work-dir',
              str(tmp_path / 'test'), '--out', str(metrics_file), '--cfg-options', *SMALL])
     assert set(json.loads(metrics_file.read_text())) == {'accuracy/top1', 'accuracy/top5'}
+
+
+NB201_CONFIG = 'amended-darts_nb201-c8_fmnist16.py'
+NB201_SMALL = ['train_cfg.max_epochs=1', 'train_cfg.val_interval=1', 'train_dataloader.dataset.dataset.indices=128',
+               'val_dataloader.dataset.indices=100', 'model.latency_predictor.steps=50']
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not osp.isdir('/usr/share/datasets/fashion-mnist'),
+                    reason='needs Fashion-MNIST (Debian package dataset-fashion-mnist)')
+def test_amended_search_on_the_table_space_through_mim(tmp_path):
+    """The NB201 config runs the amended gradient with the latency term off and records the derived cell."""
+    from mmengine.config import Config
+    from tessera_core.config import package_config_path
+    cfg = Config.fromfile(str(package_config_path('tessera_nas', 'amended_darts/' + NB201_CONFIG)))
+    assert cfg.model.arch_gradient == 'amended' and cfg.model.latency_lambda == 0.0
+    work = tmp_path / 'search'
+    out = run_mim(['train', 'tessera-nas', NB201_CONFIG, '--work-dir', str(work), '--cfg-options',
+                   *NB201_SMALL]).stdout
+    assert 'loss_arch' in out and 'loss_latency: 0.0000' in out and 'lat_grad_norm' not in out
+    run = json.loads((work / 'la_darts_search.json').read_text())
+    assert run['latency_lambda'] == 0.0 and run['epochs'][-1]['alpha_delta_max'] > 0
+    assert run['final']['canonical'] == space.canonical(run['final']['genotype'])
