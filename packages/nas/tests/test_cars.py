@@ -252,6 +252,36 @@ def test_train_step_is_eq3_mean_over_paths(default_scope):
         assert torch.allclose(p.detach(), expect, atol=1e-5), n
 
 
+def test_warmup_trains_one_uniform_path_per_batch_whatever_n_b(default_scope):
+    # official callback: in warm-up it breaks after the first random path, even with num_individual_per_iter > 1
+    torch.manual_seed(0)
+    model = make_classifier(paths_per_iter=3, population_size=2)
+    assert model.in_warmup
+    data = dict(inputs=[torch.rand(1, 16, 16) * 255 for _ in range(16)],
+                data_samples=[__import__('tessera_core.structures', fromlist=['ClsDataSample']).ClsDataSample()
+                              .set_gt_label(i % 10) for i in range(16)])
+    state = torch.get_rng_state()
+    path = model.sample_path()
+    ref = make_classifier(paths_per_iter=3, population_size=2)
+    ref.load_state_dict(model.state_dict())
+    ref.zero_grad()
+    ref.backbone.set_path(path)
+    loss = ref.parse_losses(ref._run_forward(ref.data_preprocessor(data, True), mode='loss'))[0]
+    loss.backward()  # the full gradient of that one path
+    grads = {n: p.grad.clone() for n, p in ref.named_parameters() if p.grad is not None}
+    calls = []
+    orig = model.backbone.set_path
+    model.backbone.set_path = lambda a: (calls.append(a), orig(a))[1]
+    w0 = {n: p.detach().clone() for n, p in model.named_parameters()}
+    torch.set_rng_state(state)  # the step draws the same path
+    log = model.train_step(data, OptimWrapper(torch.optim.SGD(model.parameters(), lr=1.0)))
+    assert len(calls) == 1 and calls[0] == path
+    assert torch.allclose(log['loss'], loss.detach(), atol=1e-6)
+    for n, p in model.named_parameters():
+        expect = w0[n] - grads[n] if n in grads else w0[n]
+        assert torch.allclose(p.detach(), expect, atol=1e-5), n
+
+
 def test_bad_input_refused_by_name():
     with pytest.raises(ValueError, match="objective 'flops' is not one of"):
         CARSEvolutionHook(objective='flops')

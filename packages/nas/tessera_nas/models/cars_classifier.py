@@ -11,7 +11,8 @@ mini-batch of ``N_b`` individuals ``n_1 .. n_b`` drawn from the population::
 
 then one SGD step (gradient clipping as the official trainer). Before the population exists
 (parameter warm-up), every batch trains one path drawn uniformly (each edge's op uniform over the
-space), so that every op is trained equally often. The population (canonical cell indices) is the
+space), so that every op is trained equally often; whatever ``N_b`` (the official callback also
+stops after one path in warm-up). The population (canonical cell indices) is the
 buffer :attr:`population`, set by :class:`~tessera_nas.engine.hooks.CARSEvolutionHook`; empty
 (all ``-1``) means warm-up.
 """
@@ -90,14 +91,16 @@ class CARSClassifier(ImageClassifier):
         batch = self.data_preprocessor(data, True)
         optim_wrapper.zero_grad()
         total = None
-        for _ in range(self.paths_per_iter):
+        # warm-up: one uniform path per batch whatever N_b (the official callback breaks after the first)
+        n_paths = 1 if self.in_warmup else self.paths_per_iter
+        for _ in range(n_paths):
             self.backbone.set_path(self.sample_path())
             losses = self._run_forward(batch, mode='loss')
             loss, log_vars = self.parse_losses(losses)
-            (loss / self.paths_per_iter).backward()
+            (loss / n_paths).backward()
             total = loss.detach() if total is None else total + loss.detach()
         optim_wrapper.step()  # clip_grad of the wrapper applies
         optim_wrapper.zero_grad()
-        log_vars['loss'] = total / self.paths_per_iter
+        log_vars['loss'] = total / n_paths
         log_vars['warmup'] = torch.tensor(float(self.in_warmup))
         return log_vars
