@@ -342,3 +342,44 @@ def test_refine_stage_runs_atss_per_level():
     merged = ATSSAssigner(topk=9).assign(InstanceData(priors=flat), [336], gt)
     assert (merged.gt_inds > 0).tolist() != got.tolist()
     assert torch.cat([lab[0] for lab in labels])[got].eq(2).all()
+
+
+def test_losses_average_by_max_one_positive_per_image_as_official():
+    """Official ``get_targets``: ``avg_factor = sum over images of max(#positives, 1)``. mmdet's bare sum is 0
+    for a batch without objects, and its focal loss then divides the negatives' loss by eps (~1e7 x)."""
+    torch.manual_seed(0)
+    head = _head()
+    sizes = [(16, 16), (8, 8), (4, 4)]
+    points, valid = head.get_points(sizes, [_meta(128)] * 2, 'cpu')
+    gts = [InstanceData(bboxes=torch.tensor([[10., 10., 40., 45.], [60., 50., 100., 98.]]),
+                        labels=torch.tensor([1, 2])),
+           InstanceData(bboxes=torch.zeros(0, 4), labels=torch.zeros(0, dtype=torch.long))]
+    tl_gts = [InstanceData(bboxes=corner_half_boxes(g.bboxes)[0], labels=g.labels) for g in gts]
+    *_, weights, avg = head.get_targets(points, valid, tl_gts, [_meta(128)] * 2, stage='init')
+    assert int(sum(w[0, :, 0].sum() for w in weights)) == 2 and avg == 2 + 1  # 2 positives, empty image: 1
+    empty = [gts[1], gts[1]]
+    outs = head([torch.randn(2, 32, s, s) for s in (16, 8, 4)])
+    losses = head.loss_by_feat(*outs, empty, [_meta(128)] * 2)
+    # all negatives, averaged over 2 (one per image): the focal loss of prior-0.01 logits is O(1) per image
+    cls = float(sum(losses['loss_cls']))
+    assert math.isfinite(cls) and 0 < cls < 100, cls
+    assert all(float(x) == 0 for x in losses['loss_pts_init'] + losses['loss_pts_refine'])
+
+
+def test_semantic_map_is_aligned_to_the_batch_not_to_the_first_image():
+    """Images of different padded sizes in one batch: the official per-image maps are zero-padded to the batch
+    (top-left aligned). Sizing the map from the first image's ``pad_shape`` would stretch it over the batch."""
+    head = _head()
+    sem = [torch.zeros(2, 3, s, s) for s in (16, 8, 4)]  # batch 128 x 128 at strides 8, 16, 32
+    gts = [InstanceData(bboxes=torch.tensor([[8., 8., 40., 40.]]), labels=torch.tensor([0])),
+           InstanceData(bboxes=torch.tensor([[72., 80., 120., 120.]]), labels=torch.tensor([2]))]
+    metas = [dict(_meta(128), pad_shape=(64, 64)), _meta(128)]
+    got = head.loss_semantic(sem, gts, metas)
+    maps, ws = zip(*[semantic_map_target(g.bboxes, g.labels, 3, (16, 16), 8) for g in gts])
+    maps, ws = torch.stack(maps), torch.stack(ws)
+    assert maps[1, 2, 10:16, 9:16].eq(1).all()  # image 1's box, outside image 0's 64 x 64
+    tgt = torch.cat([torch.nn.functional.interpolate(maps, (s, s)).reshape(-1) for s in (16, 8, 4)])
+    w = torch.cat([torch.nn.functional.interpolate(ws, (s, s)).reshape(-1) for s in (16, 8, 4)])
+    ref = 0.1 * separate_sigmoid_focal_loss(torch.cat([x.reshape(-1) for x in sem]), tgt, w,
+                                            avg_factor=float((tgt > 0).sum()))
+    torch.testing.assert_close(got, ref)

@@ -383,10 +383,16 @@ class PyCenterNetHead(RepPointsHead):
     # --------------------------------------------------------------------------------------------- targets
     def get_targets(self, proposals_list, valid_flag_list, batch_gt_instances, batch_img_metas,
                     batch_gt_instances_ignore=None, stage='init', unmap_outputs=True, return_sampling_results=False):
-        """mmdet's ``RepPointsHead.get_targets``; records the per-level counts that ATSS needs."""
+        """mmdet's ``RepPointsHead.get_targets``; records the per-level counts that ATSS needs, and averages by
+        the official ``sum over images of max(#positives, 1)``. mmdet's sum of positives can be 0 (a batch
+        without objects, or refine-stage ATSS selecting nothing), and its losses then divide by ``eps``."""
         self._num_level_proposals = [p.size(0) for p in proposals_list[0]]
-        return super().get_targets(proposals_list, valid_flag_list, batch_gt_instances, batch_img_metas,
-                                   batch_gt_instances_ignore, stage, unmap_outputs, return_sampling_results)
+        res = super().get_targets(proposals_list, valid_flag_list, batch_gt_instances, batch_img_metas,
+                                  batch_gt_instances_ignore, stage, unmap_outputs, return_sampling_results=True)
+        sampling_results = res[-1]
+        avg_factor = float(sum(max(int(r.pos_inds.numel()), 1) for r in sampling_results))
+        res = res[:5] + (avg_factor,)
+        return res + (sampling_results,) if return_sampling_results else res
 
     def _get_targets_single(self, flat_proposals, valid_flags, gt_instances, gt_instances_ignore, stage='init',
                             unmap_outputs=True):
@@ -509,10 +515,12 @@ class PyCenterNetHead(RepPointsHead):
 
     def loss_semantic(self, sem_scores: List[Tensor], batch_gt_instances: InstanceList,
                       batch_img_metas: List[dict]) -> Tensor:
-        """Semantic-map loss over all levels (official: the stride-8 map resized by nearest to each level)."""
+        """Semantic-map loss over all levels (official: the stride-8 map resized by nearest to each level).
+
+        The map has the size of the finest level (the batch's padded input / stride): the official maps, one per
+        image of its own padded size, are zero-padded bottom-right to the batch's size when collated."""
         s0 = self.point_strides[0]
-        pad_h, pad_w = batch_img_metas[0]['pad_shape'][:2]
-        size = (int(pad_h / s0), int(pad_w / s0))
+        size = tuple(sem_scores[0].shape[-2:])
         maps, weights = zip(*[semantic_map_target(gt.bboxes, gt.labels, self.num_classes, size, s0)
                               for gt in batch_gt_instances])
         maps, weights = torch.stack(maps), torch.stack(weights)
