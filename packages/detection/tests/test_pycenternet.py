@@ -345,8 +345,8 @@ def test_refine_stage_runs_atss_per_level():
 
 
 def test_losses_average_by_max_one_positive_per_image_as_official():
-    """Official ``get_targets``: ``avg_factor = sum over images of max(#positives, 1)``. mmdet's bare sum is 0
-    for a batch without objects, and its focal loss then divides the negatives' loss by eps (~1e7 x)."""
+    """Official ``get_targets``: ``avg_factor = sum over images of max(#positives, 1)``; a batch without objects
+    keeps a finite, O(1) classification loss (a regression pin: mmdet 3.3's clamp gives the same factor)."""
     torch.manual_seed(0)
     head = _head()
     sizes = [(16, 16), (8, 8), (4, 4)]

@@ -384,8 +384,8 @@ class PyCenterNetHead(RepPointsHead):
     def get_targets(self, proposals_list, valid_flag_list, batch_gt_instances, batch_img_metas,
                     batch_gt_instances_ignore=None, stage='init', unmap_outputs=True, return_sampling_results=False):
         """mmdet's ``RepPointsHead.get_targets``; records the per-level counts that ATSS needs, and averages by
-        the official ``sum over images of max(#positives, 1)``. mmdet's sum of positives can be 0 (a batch
-        without objects, or refine-stage ATSS selecting nothing), and its losses then divide by ``eps``."""
+        the official ``sum over images of max(#positives, 1)``, computed here explicitly (mmdet 3.3's
+        ``SamplingResult`` clamps ``num_pos`` to 1 per image, so this equals its own factor)."""
         self._num_level_proposals = [p.size(0) for p in proposals_list[0]]
         res = super().get_targets(proposals_list, valid_flag_list, batch_gt_instances, batch_img_metas,
                                   batch_gt_instances_ignore, stage, unmap_outputs, return_sampling_results=True)
