@@ -12,14 +12,14 @@ its incoming edges; ``none`` edges are not built (they add nothing, as in NB201'
 Here ``C = 8`` and ``N = 1`` by default (NB201: ``C = 16``, ``N = 5``) for 16 x 16 single-channel
 inputs, so one architecture trains in a few seconds on one CPU thread.
 """
-from typing import Sequence
+from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
 
 from . import space
 
-__all__ = ['ReLUConvBN', 'ResNetBasicBlock', 'Cell', 'TinyNetwork', 'build_op']
+__all__ = ['ReLUConvBN', 'ResNetBasicBlock', 'Cell', 'MacroLayers', 'macro_layers', 'TinyNetwork', 'build_op']
 
 
 class ReLUConvBN(nn.Sequential):
@@ -83,6 +83,35 @@ class Cell(nn.Module):
         return nodes[-1]
 
 
+class MacroLayers(NamedTuple):
+    """The parts of the macro network (see :func:`macro_layers`)."""
+    stem: nn.Module
+    layers: List[nn.Module]
+    cell_shapes: List[Tuple[int, Optional[int]]]
+    lastact: nn.Module
+    out_channels: int
+
+
+def macro_layers(make_cell: Callable[[int], nn.Module], channels: int = 8, cells_per_stage: int = 1,
+                 in_channels: int = 1, input_size: Optional[int] = None) -> MacroLayers:
+    """Stem, the three stages of ``cells_per_stage`` cells ``make_cell(c)`` at ``C, 2C, 4C`` channels with a
+    residual reduction before stages 2 and 3, and the final BN-ReLU: the skeleton that the table's networks and
+    every supernet on its space share. Modules are created in forward order (same seeded init everywhere);
+    ``cell_shapes`` holds ``(channels, side)`` of each cell (side ``None`` without ``input_size``)."""
+    stem = nn.Sequential(nn.Conv2d(in_channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels))
+    layers, shapes = [], []
+    c, s = channels, input_size
+    for stage in range(3):
+        if stage > 0:
+            layers.append(ResNetBasicBlock(c, 2 * c, 2))
+            c, s = 2 * c, (None if s is None else s // 2)
+        for _ in range(cells_per_stage):
+            layers.append(make_cell(c))
+            shapes.append((c, s))
+    lastact = nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(inplace=True))
+    return MacroLayers(stem, layers, shapes, lastact, c)
+
+
 class TinyNetwork(nn.Module):
     """Stem -> N cells -> reduction -> N cells -> reduction -> N cells -> BN-ReLU -> GAP -> linear.
 
@@ -98,19 +127,12 @@ class TinyNetwork(nn.Module):
                  in_channels: int = 1, num_classes: int = 10):
         super().__init__()
         self.genotype = space.to_str(space.ops_of(genotype))
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, channels, 3, padding=1, bias=False),
-                                  nn.BatchNorm2d(channels))
-        layers = []
-        c = channels
-        for stage in range(3):
-            if stage > 0:
-                layers.append(ResNetBasicBlock(c, 2 * c, 2))
-                c *= 2
-            layers.extend(Cell(genotype, c) for _ in range(cells_per_stage))
-        self.cells = nn.Sequential(*layers)
-        self.lastact = nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(inplace=True))
+        macro = macro_layers(lambda c: Cell(genotype, c), channels, cells_per_stage, in_channels)
+        self.stem = macro.stem
+        self.cells = nn.Sequential(*macro.layers)
+        self.lastact = macro.lastact
         self.global_pool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(c, num_classes)
+        self.classifier = nn.Linear(macro.out_channels, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.lastact(self.cells(self.stem(x)))

@@ -32,7 +32,7 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from tessera_nas.benchmarks import space
-from tessera_nas.benchmarks.network import ResNetBasicBlock
+from tessera_nas.benchmarks.network import macro_layers
 from tessera_nas.models.search.gold_nas_supernet import _search_op, fixed_cost, op_cost
 from tessera_nas.registry import MODELS
 
@@ -104,21 +104,9 @@ class CARSSupernet(BaseModule):
             raise ValueError(f'input_size must be divisible by 4 (two stride-2 reductions), got {input_size}')
         self.channels, self.cells_per_stage, self.input_size = channels, cells_per_stage, input_size
         self.in_channels, self.num_classes = in_channels, num_classes
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, channels, 3, padding=1, bias=False),
-                                  nn.BatchNorm2d(channels))
-        layers, shapes = [], []
-        c, s = channels, input_size
-        for stage in range(3):
-            if stage > 0:
-                layers.append(ResNetBasicBlock(c, 2 * c, 2))
-                c, s = 2 * c, s // 2
-            for _ in range(cells_per_stage):
-                layers.append(PathCell(c, affine))
-                shapes.append((c, s))
-        self.layers = nn.ModuleList(layers)
-        self.cell_shapes = shapes
-        self.lastact = nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(inplace=True))
-        self.out_channels = c
+        macro = macro_layers(lambda c: PathCell(c, affine), channels, cells_per_stage, in_channels, input_size)
+        self.stem, self.layers, self.lastact = macro.stem, nn.ModuleList(macro.layers), macro.lastact
+        self.cell_shapes, self.out_channels = macro.cell_shapes, macro.out_channels
         if batch_stats:
             _batch_stats_only(self)
         # the current individual, as op indices (a buffer: it travels with the checkpoint)

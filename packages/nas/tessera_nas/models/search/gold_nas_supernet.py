@@ -38,7 +38,7 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from tessera_nas.benchmarks import space
-from tessera_nas.benchmarks.network import ResNetBasicBlock, TinyNetwork, build_op
+from tessera_nas.benchmarks.network import TinyNetwork, build_op, macro_layers
 from tessera_nas.registry import MODELS
 
 __all__ = ['GATED_OPS', 'RESOURCES', 'GoldNASSupernet', 'GatedCell', 'op_cost', 'fixed_cost']
@@ -139,22 +139,10 @@ class GoldNASSupernet(BaseModule):
         self.channels, self.cells_per_stage, self.input_size = channels, cells_per_stage, input_size
         self.in_channels, self.num_classes, self.share_cells = in_channels, num_classes, share_cells
         self.resource_weights = {k: float(v) for k, v in resource_weights.items()}
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, channels, 3, padding=1, bias=False),
-                                  nn.BatchNorm2d(channels))
-        layers, cell_shapes = [], []  # cell_shapes: (channels, size) of every cell
-        c, s = channels, input_size
-        for stage in range(3):
-            if stage > 0:
-                layers.append(ResNetBasicBlock(c, 2 * c, 2))
-                c, s = 2 * c, s // 2
-            for _ in range(cells_per_stage):
-                layers.append(GatedCell(c, affine))
-                cell_shapes.append((c, s))
-        self.layers = nn.ModuleList(layers)
-        self.cell_shapes = cell_shapes
-        self.lastact = nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(inplace=True))
-        self.out_channels = c
-        n_sets = 1 if share_cells else len(cell_shapes)
+        macro = macro_layers(lambda c: GatedCell(c, affine), channels, cells_per_stage, in_channels, input_size)
+        self.stem, self.layers, self.lastact = macro.stem, nn.ModuleList(macro.layers), macro.lastact
+        self.cell_shapes, self.out_channels = macro.cell_shapes, macro.out_channels  # (channels, size) per cell
+        n_sets = 1 if share_cells else len(self.cell_shapes)
         shape = (n_sets, len(space.EDGES), len(GATED_OPS))
         self.alpha = nn.Parameter(init_std * torch.randn(shape))
         self.register_buffer('active', torch.ones(shape, dtype=torch.bool))

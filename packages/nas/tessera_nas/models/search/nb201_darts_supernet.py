@@ -23,7 +23,7 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from tessera_nas.benchmarks import space
-from tessera_nas.benchmarks.network import ResNetBasicBlock
+from tessera_nas.benchmarks.network import macro_layers
 from tessera_nas.models.search.gold_nas_supernet import _search_op
 from tessera_nas.registry import MODELS
 
@@ -74,17 +74,9 @@ class NB201DARTSSupernet(BaseModule):
         super().__init__(init_cfg=init_cfg)
         if cells_per_stage < 1:
             raise ValueError(f'cells_per_stage must be >= 1, got {cells_per_stage}')
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, channels, 3, padding=1, bias=False),
-                                  nn.BatchNorm2d(channels))
-        layers, c = [], channels
-        for stage in range(3):
-            if stage > 0:
-                layers.append(ResNetBasicBlock(c, 2 * c, 2))
-                c *= 2
-            layers.extend(NB201MixedCell(c, affine) for _ in range(cells_per_stage))
-        self.layers = nn.ModuleList(layers)
-        self.lastact = nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(inplace=True))
-        self.out_channels = c
+        macro = macro_layers(lambda c: NB201MixedCell(c, affine), channels, cells_per_stage, in_channels)
+        self.stem, self.layers, self.lastact = macro.stem, nn.ModuleList(macro.layers), macro.lastact
+        self.out_channels = macro.out_channels
         self.alpha = nn.Parameter(init_std * torch.randn(len(space.EDGES), len(space.OPS)))
 
     def arch_parameters(self) -> List[nn.Parameter]:
