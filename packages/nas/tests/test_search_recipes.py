@@ -61,3 +61,24 @@ def test_pdarts_stages():
     assert [s.layers for s in stages] == sorted(s.layers for s in stages) and len({s.layers for s in stages}) == 3
     assert [s.op_dropout for s in stages] == sorted(s.op_dropout for s in stages)
     assert cfg.optim_wrapper.architecture.clip_grad == dict(max_norm=5, norm_type=2)
+
+
+@pytest.mark.parametrize('space, epochs, primitives', [('', 8, None), ('_s2-space', 12, ['skip_connect', 'sep_conv_3x3'])])
+def test_collapse_pair_differs_only_in_the_architecture_gradient(space, epochs, primitives):
+    """The DARTS (second order) vs Amended-DARTS collapse measurement is a fair pair: same data, space, schedule,
+    optimizers (architecture lr 0.025), per-epoch validation and checkpoints; only the gradient differs."""
+    darts = _load(f'darts/darts_search_c8-l5_2nd-order_archlr-0.025{space}_fashion-mnist-2k.py')
+    amended = _load(f'amended_darts/amended-darts_search_c8-l5_archlr-0.025{space}_fashion-mnist-2k.py')
+    assert (darts.model.arch_gradient, amended.model.arch_gradient) == ('second_order', 'amended')
+    assert amended.model.amended_coefficient == 0.1
+    for cfg in (darts, amended):
+        assert cfg.optim_wrapper.architecture.optimizer.lr == 0.025
+        assert cfg.train_dataloader.dataset.dataset.indices == 2000
+        assert cfg.train_cfg.val_interval == 1 and cfg.train_cfg.max_epochs == epochs
+        assert cfg.param_scheduler.weights[0].T_max == epochs
+        assert cfg.default_hooks.checkpoint.max_keep_ckpts == -1
+        assert cfg.model.backbone.get('primitives') == primitives
+    strip = lambda cfg: {k: v for k, v in cfg.to_dict().items() if k != 'model'}  # noqa: E731
+    assert strip(darts) == strip(amended)
+    assert {k: v for k, v in darts.model.items() if k not in ('arch_gradient', 'amended_coefficient')} == \
+        {k: v for k, v in amended.model.items() if k not in ('arch_gradient', 'amended_coefficient')}
