@@ -4,7 +4,7 @@
 # first 25 iterations (600-iteration schedule: 50), then cosine to 0 at 300. Same AdamW, lr 1e-3 (not rescaled
 # for the halved batch). The network sees 2,400 canvases (2.4 epochs) against the 9,600 of the FPN runs, so its
 # numbers are not at equal schedule with ./centernet-pp_resnet18-w16_fpn_digit-canvas.py (README.md).
-# Status: measured once (seed 0), see README.md, "Single-resolution variant".
+# Status: measured with seeds 0 and 1, see README.md, "Single-resolution variant".
 _base_ = ['./centernet-pp_hourglass-tiny_digit-canvas.py']
 
 max_iters = 300
