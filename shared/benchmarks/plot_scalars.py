@@ -10,27 +10,21 @@ When a work dir holds several timestamped runs (e.g. ``mim train`` then ``mim te
 scalars are those of the latest timestamp that logged ``--key``.
 """
 import argparse
-import glob
-import json
-import os.path as osp
 from typing import List, Tuple
+
+from tessera_core.analysis import iter_run_scalars
 
 
 def read_scalars(work_dir: str, key: str) -> Tuple[List[int], List[float]]:
     """``(steps, values)`` of ``key`` in the latest run of ``work_dir`` that logged it."""
-    files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')), reverse=True)
-    if not files:
-        raise FileNotFoundError(f'no */vis_data/scalars.json under {work_dir!r}: is it an mmengine work dir?')
     seen = set()
-    for path in files:
+    for _, records in iter_run_scalars(work_dir):
         steps, values = [], []
-        with open(path) as f:
-            for line in f:
-                record = json.loads(line)
-                seen.update(record)
-                if key in record:
-                    steps.append(int(record.get('step', len(steps))))
-                    values.append(float(record[key]))
+        for record in records:
+            seen.update(record)
+            if key in record:
+                steps.append(int(record.get('step', len(steps))))
+                values.append(float(record[key]))
         if values:
             return steps, values
     raise KeyError(f'{key!r} was never logged under {work_dir!r}; logged keys: {sorted(seen)}')

@@ -19,6 +19,8 @@ import os.path as osp
 import statistics
 from typing import Dict, List
 
+from tessera_core.analysis import iter_run_scalars
+
 
 def read_test_metrics(work_dir: str) -> Dict[str, float]:
     """Metrics of the latest ``mim test`` in ``work_dir``."""
@@ -35,12 +37,13 @@ def read_test_metrics(work_dir: str) -> Dict[str, float]:
 
 def read_last_val_metrics(work_dir: str) -> Dict[str, float]:
     """Metrics of the last validation logged by the latest training run in ``work_dir``."""
-    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')), reverse=True):
-        with open(path) as f:
-            records = [json.loads(line) for line in f if line.strip()]
-        val = [r for r in records if 'loss' not in r and 'lr' not in r]  # training steps log loss and lr
-        if val:
-            return val[-1]
+    try:
+        for _, records in iter_run_scalars(work_dir):
+            val = [r for r in records if 'loss' not in r and 'lr' not in r]  # training steps log loss and lr
+            if val:
+                return val[-1]
+    except FileNotFoundError:
+        pass  # no run at all: the same message as runs without a validation
     raise FileNotFoundError(f'no validation metrics (<timestamp>/vis_data/scalars.json) under {work_dir!r}')
 
 

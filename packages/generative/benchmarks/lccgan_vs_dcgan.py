@@ -7,10 +7,11 @@ FID / IS / precision / recall side by side, with LCCGAN's mechanism checks (the 
 first (about 4 CPU-minutes each); without it the existing work dirs are read.
 """
 import argparse
-import json
 import re
 import subprocess
 from pathlib import Path
+
+from tessera_core.analysis import iter_run_scalars
 
 RUNS = (  # (name, config, extra cfg-options)
     ('dcgan_z3', 'dcgan_embedded-digits.py', ['model.noise_size=3']),
@@ -22,10 +23,10 @@ KEYS = ('FID/fid', 'IS/is', 'PR/precision', 'PR/recall', 'FID-EMA/fid')
 
 
 def last_metrics(work: Path) -> dict:
-    files = sorted(work.glob('*/vis_data/scalars.json'))
-    if not files:
+    try:
+        _, rows = next(iter_run_scalars(str(work)))
+    except FileNotFoundError:
         return {}
-    rows = [json.loads(line) for line in files[-1].read_text().splitlines()]
     vals = [r for r in rows if 'FID/fid' in r]
     return vals[-1] if vals else {}
 

@@ -27,6 +27,7 @@ from collections import defaultdict
 import torch
 from mmengine.config import Config
 
+from tessera_core.analysis import iter_run_scalars
 from tessera_core.engine.safe_checkpoint import safe_load
 from tessera_nas.genotypes import PRIMITIVES
 
@@ -34,16 +35,10 @@ PARAMETER_FREE = ('skip_connect', 'max_pool_3x3', 'avg_pool_3x3')
 
 
 def read_scalars(work_dir: str) -> tuple:
-    """(per-iteration records, per-epoch validation records) from the newest ``vis_data/scalars.json``."""
-    paths = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
-    if not paths:
-        raise FileNotFoundError(f'{work_dir}: no */vis_data/scalars.json; is this an mmengine work dir?')
-    train, val = [], []
-    with open(paths[-1]) as f:
-        for line in f:
-            record = json.loads(line)
-            (val if 'accuracy/top1' in record else train).append(record)
-    return train, val
+    """(per-iteration records, per-epoch validation records) of the newest run in the work dir."""
+    _, records = next(iter_run_scalars(work_dir))
+    train = [r for r in records if 'accuracy/top1' not in r]
+    return train, [r for r in records if 'accuracy/top1' in r]
 
 
 def count_ops(cell: list) -> tuple:
